@@ -1,0 +1,71 @@
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+
+
+def test_create_then_list_and_fetch(client: FlaskClient) -> None:
+    created = client.post("/api/users", json={"username": "ada"})
+    assert created.status_code == 201
+    user = created.json
+    assert user["username"] == "ada"
+    assert uuid.UUID(user["id"])
+    assert created.headers["Location"] == f"/api/users/{user['id']}"
+
+    listed = client.get("/api/users")
+    assert listed.status_code == 200
+    assert [u["username"] for u in listed.json["users"]] == ["ada"]
+
+    fetched = client.get(f"/api/users/{user['id']}")
+    assert fetched.status_code == 200
+    assert fetched.json == user
+
+
+def test_list_pages(client: FlaskClient) -> None:
+    for name in ("a", "b", "c"):
+        client.post("/api/users", json={"username": name})
+    page = client.get("/api/users?limit=2&offset=1").json
+    assert [u["username"] for u in page["users"]] == ["b", "c"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "offset=-1"])
+def test_bad_paging_is_400(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/api/users?{query}")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": ""},
+        {"username": 42},
+        {"username": "x" * 51},
+        {"username": "has space"},
+        ["ada"],
+    ],
+)
+def test_bad_input_is_400(client: FlaskClient, body: object) -> None:
+    response = client.post("/api/users", json=body)
+    assert response.status_code == 400
+    message = response.json["error"]["message"]
+    assert "username" in message or "JSON object" in message
+
+
+def test_body_that_is_not_json_is_400(client: FlaskClient) -> None:
+    response = client.post("/api/users", data="username=ada", content_type="text/plain")
+    assert response.status_code == 400
+
+
+def test_duplicate_username_is_409(client: FlaskClient) -> None:
+    assert client.post("/api/users", json={"username": "ada"}).status_code == 201
+    response = client.post("/api/users", json={"username": "ada"})
+    assert response.status_code == 409
+    assert client.get("/api/users").json["users"][0]["username"] == "ada"
+
+
+def test_unknown_user_is_404(client: FlaskClient) -> None:
+    response = client.get(f"/api/users/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.json["error"]["name"] == "Not Found"
