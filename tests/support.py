@@ -1,0 +1,172 @@
+"""Helpers for flaskgen's tests: render the template, install projects, reach the servers."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# .ci/run sets this: a test that needs a server fails instead of skipping when it is unreachable.
+REQUIRE_SERVICES = os.environ.get("FLASKGEN_REQUIRE_SERVICES") == "1"
+
+SERVERS = {
+    "postgresql": ("127.0.0.1", 5432),
+    "mysql": ("127.0.0.1", 3306),
+    "rabbitmq": ("127.0.0.1", 5672),
+}
+
+
+def render(dest: Path, **answers: Any) -> Path:
+    """Render the working tree's template into `dest` with the default answers plus `answers`."""
+    import copier
+    from copier.errors import DirtyLocalWarning
+
+    answers.setdefault("project_name", dest.name)
+    with warnings.catch_warnings():
+        # Tests render the working tree, uncommitted changes included, on purpose.
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(
+            str(REPO_ROOT), dest, data=answers, defaults=True, vcs_ref="HEAD", quiet=True
+        )
+    return dest
+
+
+def require_server(name: str) -> None:
+    """Skip (or, under .ci/run, fail) when the named server does not answer."""
+    host, port = SERVERS[name]
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as exc:
+        message = f"{name} server unreachable at {host}:{port} ({exc})"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message}; FLASKGEN_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(message)
+
+
+class ProjectVenv:
+    """A virtualenv with a generated project's requirements-dev.txt installed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bin = path / "bin"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("FLASK_", "APP_ENV", "DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY"))
+        }
+        env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
+        env["VIRTUAL_ENV"] = str(self.path)
+        env.pop("PYTHONPATH", None)
+        env.update(extra)
+        return env
+
+    def run(
+        self, args: list[str], cwd: Path, timeout: float = 300, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            args,
+            cwd=cwd,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}\n"
+                f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+            )
+        return result
+
+
+def requirements_key(project: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        digest.update((project / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def create_venv(project: Path, where: Path) -> ProjectVenv:
+    """Install the project's requirements-dev.txt into a new venv with uv (seconds, cached)."""
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(where)], check=True, env=env)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(where / "bin" / "python"),
+         "-r", str(project / "requirements-dev.txt")],
+        check=True,
+        env=env,
+        timeout=600,
+    )
+    return ProjectVenv(where)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def http_post_json(url: str, body: bytes, timeout: float = 5) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@contextlib.contextmanager
+def serving(
+    args: list[str], cwd: Path, env: Mapping[str, str], port: int, timeout: float = 30
+) -> Iterator[subprocess.Popen[str]]:
+    """Start a server process and wait until it accepts connections on `port`."""
+    process = subprocess.Popen(
+        args, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"{args} exited {process.returncode}:\n{process.stdout.read()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"{args} did not listen on {port} within {timeout}s")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
