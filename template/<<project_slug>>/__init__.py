@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from . import errors, health, models, users
+from .cli import release_command
 from .config import load_config
 from .db import init_db
 from .logging_config import configure_logging
@@ -33,4 +34,5 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(users.bp)
+    app.cli.add_command(release_command)
     return app
