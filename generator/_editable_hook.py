@@ -43,8 +43,6 @@ class EditableFlaskgenHook(BuildHookInterface):
         # Replaces the wheel's force-include: no copy of the template in site-packages.
         build_data["force_include_editable"] = {str(stub): "flaskgen/__init__.py"}
 
-    def finalize(
-        self, version: str, build_data: dict[str, Any], artifact_path: str
-    ) -> None:
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if version == "editable":
             shutil.rmtree(self._stub_dir, ignore_errors=True)

@@ -59,9 +59,7 @@ def load_data_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problem = (
-            os_problem(exc) if isinstance(exc, OSError) else f"{path} is not UTF-8 text"
-        )
+        problem = os_problem(exc) if isinstance(exc, OSError) else f"{path} is not UTF-8 text"
         raise InputError(
             f"cannot read --data-file: {problem}. Pass a readable YAML file of answers"
         ) from None
@@ -69,8 +67,7 @@ def load_data_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(
-            f"--data-file {path} is not valid YAML ({one_line(exc)}). "
-            "Write it as lines of question: answer"
+            f"--data-file {path} is not valid YAML ({one_line(exc)}). Write it as lines of question: answer"
         ) from None
     if data is None:
         return {}
@@ -82,9 +79,7 @@ def load_data_file(path: Path) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
-def check(
-    answers: Mapping[str, Any], questionnaire: Questionnaire, origins: Mapping[str, str]
-) -> None:
+def check(answers: Mapping[str, Any], questionnaire: Questionnaire, origins: Mapping[str, str]) -> None:
     """Refuse answers to questions the template does not ask, or outside their choices.
 
     `origins` names where each key came from (--data or the data file) for the message.
@@ -95,14 +90,9 @@ def check(
         question = questionnaire.get(key)
         if question is None:
             close = difflib.get_close_matches(key, asked, n=1)
-            hint = (
-                f"Did you mean {close[0]}?"
-                if close
-                else f"The questions are: {', '.join(asked)}."
-            )
+            hint = f"Did you mean {close[0]}?" if close else f"The questions are: {', '.join(asked)}."
             raise InputError(
-                f"unknown question {key!r} in {origin}. {hint} "
-                "See them all with flaskgen new --help"
+                f"unknown question {key!r} in {origin}. {hint} See them all with flaskgen new --help"
             )
         if question.computed:
             raise InputError(

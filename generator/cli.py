@@ -110,9 +110,7 @@ class NewCommand(TyperCommand):
             return
         if questionnaire is None:
             return
-        with formatter.section(
-            "Questions of the bundled template (answer with --data KEY=VALUE)"
-        ):
+        with formatter.section("Questions of the bundled template (answer with --data KEY=VALUE)"):
             _write_rows(formatter, questionnaire.help_rows())
 
 
@@ -126,9 +124,7 @@ def _write_rows(formatter: Any, rows: list[tuple[str, str]]) -> None:
     first = min(max(len(name) for name, _ in rows), 30)
     width = max((formatter.width or 80) - len(indent) - first - 2, 20)
     for name, text in rows:
-        lines = textwrap.wrap(
-            text, width, break_on_hyphens=False, break_long_words=False
-        ) or [""]
+        lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False) or [""]
         if len(name) > first:
             formatter.write(f"{indent}{name}\n")
             lines_start = 0
@@ -233,9 +229,7 @@ def new(
             help="Allow a --template that runs its own code (tasks, migrations).",
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing on success.")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
     debug: Annotated[
         bool,
         typer.Option(
@@ -299,9 +293,7 @@ def _summary(dest: str, created: Any, *, bundled: bool, label: str) -> None:
     origin = "flaskgen's template" if bundled else f"template {label}"
     lines = [f"Created {created.path} from {origin}.", ""]
     width = max((len(key) for key in created.answers), default=0)
-    lines += [
-        f"  {key:<{width}}  {show(value)}" for key, value in created.answers.items()
-    ]
+    lines += [f"  {key:<{width}}  {show(value)}" for key, value in created.answers.items()]
     steps = []
     if created.path != Path.cwd():
         steps.append(f"cd {shlex.quote(dest)}")

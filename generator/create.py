@@ -38,13 +38,9 @@ def check_destination(dest: Path) -> None:
     if not dest.exists():
         return
     if not dest.is_dir():
-        raise InputError(
-            f"{dest} exists and is not a directory. Pick a new folder name"
-        )
+        raise InputError(f"{dest} exists and is not a directory. Pick a new folder name")
     if any(dest.iterdir()):
-        raise InputError(
-            f"{dest} already exists and is not empty. Pick a new folder name, or empty it first"
-        )
+        raise InputError(f"{dest} already exists and is not empty. Pick a new folder name, or empty it first")
 
 
 def create(
@@ -69,14 +65,10 @@ def create(
     # Inside an existing (empty) destination, else beside it: the same filesystem either way.
     staging_parent = target if target.is_dir() else target.parent
     try:
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.flaskgen-", dir=staging_parent)
-        )
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.flaskgen-", dir=staging_parent))
     except OSError as exc:
         _remove(first_new_parent)
-        raise InputError(
-            f"cannot write next to {dest}: {os_problem(exc)}. Pick another place"
-        ) from None
+        raise InputError(f"cannot write next to {dest}: {os_problem(exc)}. Pick another place") from None
     try:
         # Rendered under the destination's own name: Copier's dst_path feeds defaults.
         rendered = staging / target.name
@@ -156,9 +148,7 @@ def _make_parents(directory: Path) -> Path | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(
-            f"cannot create {directory}: {os_problem(exc)}. Pick another place"
-        ) from None
+        raise InputError(f"cannot create {directory}: {os_problem(exc)}. Pick another place") from None
     return missing[-1] if missing else None
 
 

@@ -34,17 +34,13 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-_VALIDATION = re.compile(
-    r"Validation error for question '(?P<name>[^']+)': (?P<reason>.*)", re.DOTALL
-)
+_VALIDATION = re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<reason>.*)", re.DOTALL)
 _CHOICE = re.compile(r"Invalid choice for '(?P<name>[^']+)': (?P<reason>.*)", re.DOTALL)
 _REQUIRED = re.compile(r'Question "(?P<name>[^"]+)" is required')
 _UNKNOWN_REF = re.compile(r"Unknown revision: '(?P<ref>[^']*)'")
 
 
-def from_copier(
-    exc: BaseException, *, template: str, vcs_ref: str | None
-) -> FlaskgenError | None:
+def from_copier(exc: BaseException, *, template: str, vcs_ref: str | None) -> FlaskgenError | None:
     """Reword an exception raised while Copier ran, or None if it is not one we know.
 
     Only called after Copier was imported, so importing its modules here costs nothing.
@@ -68,25 +64,17 @@ def from_copier(
             "Pass --trust if you trust it, or use another template"
         )
     if isinstance(exc, UnsupportedVersionError):
-        return FlaskgenError(
-            f"template {template} needs another Copier version: {text}"
-        )
+        return FlaskgenError(f"template {template} needs another Copier version: {text}")
     if isinstance(exc, ValueError):
         if match := _VALIDATION.match(text):
             name, reason = match["name"], match["reason"].rstrip(".")
-            return InputError(
-                f"invalid {name}: {reason}. Change it with --data {name}=VALUE"
-            )
+            return InputError(f"invalid {name}: {reason}. Change it with --data {name}=VALUE")
         if match := _CHOICE.match(text):
             name, reason = match["name"], match["reason"].rstrip(".")
-            return InputError(
-                f"invalid {name}: {reason}. Change it with --data {name}=VALUE"
-            )
+            return InputError(f"invalid {name}: {reason}. Change it with --data {name}=VALUE")
         if match := _REQUIRED.match(text):
             name = match["name"]
-            return InputError(
-                f"question {name} has no default. Answer it with --data {name}=VALUE"
-            )
+            return InputError(f"question {name} has no default. Answer it with --data {name}=VALUE")
         if match := _UNKNOWN_REF.match(text):
             return InputError(
                 f"template {template} has no version {match['ref']!r}. "
@@ -103,9 +91,7 @@ def from_copier(
     if _is_git_failure(exc):
         return _git_failure(exc, template=template, vcs_ref=vcs_ref)
     if isinstance(exc, CopierError | ValueError):
-        return FlaskgenError(
-            f"Copier could not render template {template}: {text.rstrip('.')}"
-        )
+        return FlaskgenError(f"Copier could not render template {template}: {text.rstrip('.')}")
     if isinstance(exc, OSError):
         return FlaskgenError(f"{os_problem(exc)}. Check the path and its permissions")
     return None
@@ -129,16 +115,10 @@ def _is_git_failure(exc: BaseException) -> bool:
     return all(hasattr(exc, attr) for attr in ("argv", "retcode", "stderr"))
 
 
-def _git_failure(
-    exc: BaseException, *, template: str, vcs_ref: str | None
-) -> FlaskgenError:
+def _git_failure(exc: BaseException, *, template: str, vcs_ref: str | None) -> FlaskgenError:
     argv = [str(arg) for arg in getattr(exc, "argv", [])]
-    stderr_lines = [
-        line for line in str(getattr(exc, "stderr", "")).splitlines() if line.strip()
-    ]
-    reason = (
-        stderr_lines[0].removeprefix("fatal: ") if stderr_lines else f"{argv} failed"
-    )
+    stderr_lines = [line for line in str(getattr(exc, "stderr", "")).splitlines() if line.strip()]
+    reason = stderr_lines[0].removeprefix("fatal: ") if stderr_lines else f"{argv} failed"
     if vcs_ref and (vcs_ref in reason or {"checkout", "worktree"} & set(argv)):
         return InputError(
             f"template {template} has no version {vcs_ref!r} ({reason}). "

@@ -103,15 +103,11 @@ def parse(text: str, origin: str = "copier.yml") -> Questionnaire | None:
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
-        raise InputError(
-            f"{origin} is not valid YAML ({one_line(exc)}). Fix the template"
-        ) from None
+        raise InputError(f"{origin} is not valid YAML ({one_line(exc)}). Fix the template") from None
     config: dict[str, Any] = {}
     for doc in documents:
         if not isinstance(doc, Mapping):
-            raise InputError(
-                f"{origin} is not a YAML mapping of questions. Fix the template"
-            )
+            raise InputError(f"{origin} is not a YAML mapping of questions. Fix the template")
         config.update(doc)
     return from_config(config)
 
@@ -178,9 +174,7 @@ def _choices(raw: Any, type_name: str, is_jinja: Any) -> tuple[Any, ...] | None:
 
 def _mentioned(jinja: str, names: list[str], itself: str) -> list[str]:
     """The other questions a Jinja expression uses."""
-    return [
-        n for n in names if n != itself and re.search(rf"\b{re.escape(n)}\b", jinja)
-    ]
+    return [n for n in names if n != itself and re.search(rf"\b{re.escape(n)}\b", jinja)]
 
 
 def cast(type_name: str, value: Any) -> Any:

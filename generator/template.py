@@ -111,9 +111,7 @@ def resolve(spec: str | None, vcs_ref: str | None = None) -> Template:
         vcs_ref = config_ref or "HEAD"
     else:
         config_ref = None
-    template = Template(
-        src=str(root), vcs_ref=vcs_ref, local_dir=root, config_ref=config_ref
-    )
+    template = Template(src=str(root), vcs_ref=vcs_ref, local_dir=root, config_ref=config_ref)
     if config_ref is None:
         config_path(root)
     return template
@@ -128,24 +126,17 @@ def config_path(directory: Path) -> Path:
             "Pass the template's root directory to --template"
         )
     if len(found) > 1:
-        raise InputError(
-            f"{directory} has both copier.yml and copier.yaml. Remove one of them"
-        )
+        raise InputError(f"{directory} has both copier.yml and copier.yaml. Remove one of them")
     return found[0]
 
 
 def _is_git_root(directory: Path) -> bool:
     top = _git(directory, "rev-parse", "--show-toplevel")
-    return (
-        top.returncode == 0
-        and Path(top.stdout.strip()).resolve() == directory.resolve()
-    )
+    return top.returncode == 0 and Path(top.stdout.strip()).resolve() == directory.resolve()
 
 
 def _check_ref(root: Path, spec: str, vcs_ref: str) -> None:
-    if _git(
-        root, "rev-parse", "--verify", "--quiet", f"{vcs_ref}^{{commit}}"
-    ).returncode:
+    if _git(root, "rev-parse", "--verify", "--quiet", f"{vcs_ref}^{{commit}}").returncode:
         tags = _git(root, "tag", "--list", "--sort=-v:refname").stdout.split()
         known = f"Its tags: {', '.join(tags[:10])}" if tags else "It has no tags"
         raise InputError(
@@ -178,6 +169,4 @@ def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
             check=False,
         )
     except FileNotFoundError:
-        raise InputError(
-            "git is not installed, and git templates need it. Install git"
-        ) from None
+        raise InputError("git is not installed, and git templates need it. Install git") from None

@@ -39,10 +39,17 @@ def render(dest: Path, **answers: Any) -> Path:
     with warnings.catch_warnings():
         # Tests render the working tree, uncommitted changes included, on purpose.
         warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(
-            str(REPO_ROOT), dest, data=answers, defaults=True, vcs_ref="HEAD", quiet=True
-        )
+        copier.run_copy(str(REPO_ROOT), dest, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
     return dest
+
+
+def tool(name: str) -> str:
+    """A command installed beside this Python (the test extras), else from PATH.
+
+    Not through pyenv shims: a generated .python-version would make them pick another Python.
+    """
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
 def require_server(name: str) -> None:
@@ -110,8 +117,16 @@ def create_venv(project: Path, where: Path) -> ProjectVenv:
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(where)], check=True, env=env)
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(where / "bin" / "python"),
-         "-r", str(project / "requirements-dev.txt")],
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(where / "bin" / "python"),
+            "-r",
+            str(project / "requirements-dev.txt"),
+        ],
         check=True,
         env=env,
         timeout=600,
@@ -127,18 +142,18 @@ def free_port() -> int:
 
 def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
 
 
 def http_post_json(url: str, body: bytes, timeout: float = 5) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310 (loopback)
+    request = urllib.request.Request(
         url, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flaskgen.cli import app
 from typer.testing import CliRunner
+
+from flaskgen.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFIG = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
@@ -58,9 +59,7 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def write_template(
-    root: Path, readme: str = "{{ project_name }} {{ flavour }} {{ count }}\n"
-) -> Path:
+def write_template(root: Path, readme: str = "{{ project_name }} {{ flavour }} {{ count }}\n") -> Path:
     (root / "template").mkdir(parents=True, exist_ok=True)
     (root / "copier.yml").write_text(TINY_COPIER_YML, encoding="utf-8")
     (root / "template" / "README.md.jinja").write_text(readme, encoding="utf-8")
@@ -105,9 +104,7 @@ def tagged(tmp_path: Path) -> Path:
         config.write("extra:\n  type: str\n  default: more\n")
     git(repo, "commit", "-qam", "v2")
     git(repo, "tag", "2.0.0")
-    (repo / "template" / "README.md.jinja").write_text(
-        "v3 {{ project_name }}\n", encoding="utf-8"
-    )
+    (repo / "template" / "README.md.jinja").write_text("v3 {{ project_name }}\n", encoding="utf-8")
     git(repo, "commit", "-qam", "v3, unreleased")
     return repo
 
@@ -144,8 +141,7 @@ def bundled_questions() -> dict[str, dict]:
     return {
         name: spec if isinstance(spec, dict) else {"default": spec}
         for name, spec in BUNDLED_CONFIG.items()
-        if not name.startswith("_")
-        and not (isinstance(spec, dict) and spec.get("when") is False)
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
     }
 
 
@@ -184,16 +180,12 @@ def test_new_help_lists_every_question_with_choices_and_default(
             assert " ".join(spec["help"].split()) in text
         choices = spec.get("choices") or []
         for choice in choices.values() if isinstance(choices, dict) else choices:
-            value = (
-                choice[1] if isinstance(choice, list) else choice
-            )  # [label, value] pairs
+            value = choice[1] if isinstance(choice, list) else choice  # [label, value] pairs
             assert str(value) in text
         default = spec.get("default")
         if isinstance(default, str) and "<<" not in default and "<%" not in default:
             assert f"[default: {default}]" in text
-    assert (
-        "[default: the destination folder name]" in text
-    )  # project_name's Jinja default
+    assert "[default: the destination folder name]" in text  # project_name's Jinja default
     assert "<<" not in result.stdout and "<%" not in result.stdout
     for name, spec in BUNDLED_CONFIG.items():
         if isinstance(spec, dict) and spec.get("when") is False:
@@ -206,9 +198,7 @@ def test_help_does_not_import_copier_or_yaml() -> None:
         "try: main()\nexcept SystemExit: pass\n"
         "print(sorted(m for m in ('copier', 'yaml', 'rich') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -233,9 +223,7 @@ def test_bundled_template_with_defaults(runner: CliRunner, tmp_path: Path) -> No
     result = runner.invoke(app, ["new", str(dest), "--defaults"])
     assert result.exit_code == 0, result.output
     answers = answers_of(dest)
-    assert (
-        answers["project_name"] == "shop-front"
-    )  # DEST's name is project_name's default
+    assert answers["project_name"] == "shop-front"  # DEST's name is project_name's default
     for name, spec in bundled_questions().items():
         if "when" in spec:  # asked, and so answered, only for some other answers
             continue
@@ -255,17 +243,13 @@ def test_bundled_template_with_defaults(runner: CliRunner, tmp_path: Path) -> No
 
 
 @needs_bundled_template
-def test_bundled_template_validator_failure_is_one_line(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_bundled_template_validator_failure_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     result = runner.invoke(
         app,
         ["new", str(tmp_path / "app"), "--defaults", "--data", "project_slug=Bad-Slug"],
     )
-    assert_one_line_error(
-        result, 2, "invalid project_slug", "'Bad-Slug'", "--data project_slug="
-    )
+    assert_one_line_error(result, 2, "invalid project_slug", "'Bad-Slug'", "--data project_slug=")
     assert snapshot(tmp_path) == before
 
 
@@ -293,14 +277,10 @@ def test_data_answers_questions(runner: CliRunner, tiny: Path, tmp_path: Path) -
         "count": 7,
     }
     assert (dest / "README.md").read_text() == "out chocolate 7\n"
-    assert (
-        "cd " in result.stdout and "flask db upgrade" not in result.stdout
-    )  # not our template
+    assert "cd " in result.stdout and "flask db upgrade" not in result.stdout  # not our template
 
 
-def test_data_value_may_contain_equals(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_data_value_may_contain_equals(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     dest = tmp_path / "out"
     result = runner.invoke(
         app,
@@ -318,14 +298,10 @@ def test_data_value_may_contain_equals(
     assert answers_of(dest)["project_name"] == "a=b c"
 
 
-def test_data_file_and_data_overrides_it(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_data_file_and_data_overrides_it(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     team = tmp_path / "team.yml"
     # _-keys are skipped, so a project's .copier-answers.yml can be reused as a data file.
-    team.write_text(
-        "_src_path: elsewhere\nflavour: chocolate\ncount: 5\n", encoding="utf-8"
-    )
+    team.write_text("_src_path: elsewhere\nflavour: chocolate\ncount: 5\n", encoding="utf-8")
     dest = tmp_path / "out"
     result = runner.invoke(
         app,
@@ -351,9 +327,7 @@ def test_data_file_and_data_overrides_it(
 
 
 def test_quiet_prints_nothing(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["new", str(tmp_path / "out"), "--template", str(tiny), "--defaults", "-q"]
-    )
+    result = runner.invoke(app, ["new", str(tmp_path / "out"), "--template", str(tiny), "--defaults", "-q"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and result.stderr == ""
     assert (tmp_path / "out" / "README.md").is_file()
@@ -363,37 +337,27 @@ def test_summary_shows_answers_and_next_steps(
     runner: CliRunner, tiny: Path, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(
-        app, ["new", "my app", "--template", str(tiny), "--defaults"]
-    )
+    result = runner.invoke(app, ["new", "my app", "--template", str(tiny), "--defaults"])
     assert result.exit_code == 0, result.output
     assert re.search(r"^  flavour +vanilla$", result.stdout, re.MULTILINE)
     assert "cd 'my app'" in result.stdout
     assert "toppings" not in result.stdout  # computed, not an answer
 
 
-def test_existing_empty_directory_is_filled(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_existing_empty_directory_is_filled(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     dest = tmp_path / "empty"
     dest.mkdir()
     inode = dest.stat().st_ino
-    result = runner.invoke(
-        app, ["new", str(dest), "--template", str(tiny), "--defaults"]
-    )
+    result = runner.invoke(app, ["new", str(dest), "--template", str(tiny), "--defaults"])
     assert result.exit_code == 0, result.output
     assert dest.stat().st_ino == inode  # the same directory, now filled
     assert answers_of(dest)["project_name"] == "empty"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "tiny"]
 
 
-def test_missing_parents_are_created(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_missing_parents_are_created(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     dest = tmp_path / "a" / "b" / "c"
-    result = runner.invoke(
-        app, ["new", str(dest), "--template", str(tiny), "--defaults"]
-    )
+    result = runner.invoke(app, ["new", str(dest), "--template", str(tiny), "--defaults"])
     assert result.exit_code == 0, result.output
     assert answers_of(dest)["project_name"] == "c"
 
@@ -443,9 +407,7 @@ def test_git_url_template_is_fetched_and_checked_after(
     monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "cache"))
     url = f"git+file://{tagged}"
     dest = tmp_path / "out"
-    ok = runner.invoke(
-        app, ["new", str(dest), "--template", url, "--vcs-ref", "1.0.0", "--defaults"]
-    )
+    ok = runner.invoke(app, ["new", str(dest), "--template", url, "--vcs-ref", "1.0.0", "--defaults"])
     assert ok.exit_code == 0, ok.output
     assert (dest / "README.md").read_text() == "v1 out\n"
     # Its questions are known only once fetched: a wrong key still writes nothing.
@@ -475,9 +437,7 @@ def test_git_url_template_is_fetched_and_checked_after(
 # --- no terminal -----------------------------------------------------------------------
 
 
-def test_no_terminal_without_defaults_exits_2_without_hanging(
-    tiny: Path, tmp_path: Path
-) -> None:
+def test_no_terminal_without_defaults_exits_2_without_hanging(tiny: Path, tmp_path: Path) -> None:
     dest = tmp_path / "out"
     out = subprocess.run(
         [sys.executable, "-m", "flaskgen", "new", str(dest), "--template", str(tiny)],
@@ -617,9 +577,7 @@ def test_unreadable_data_file(runner: CliRunner, tiny: Path, tmp_path: Path) -> 
             "--data-file",
             str(path),
         ]
-        assert_one_line_error(
-            runner.invoke(app, args), 2, "cannot read --data-file", str(path)
-        )
+        assert_one_line_error(runner.invoke(app, args), 2, "cannot read --data-file", str(path))
     assert snapshot(tmp_path) == before
 
 
@@ -635,16 +593,12 @@ def test_bad_templates(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:
         (f"git+file://{tmp_path}/no-such-repo", 1, "could not fetch template"),
     ]
     for template, exit_code, phrase in cases:
-        result = runner.invoke(
-            app, ["new", str(tmp_path / "out"), "--template", template, "--defaults"]
-        )
+        result = runner.invoke(app, ["new", str(tmp_path / "out"), "--template", template, "--defaults"])
         assert_one_line_error(result, exit_code, phrase)
     assert snapshot(tmp_path) == before
 
 
-def test_bad_vcs_ref(
-    runner: CliRunner, tagged: Path, tmp_path: Path, monkeypatch
-) -> None:
+def test_bad_vcs_ref(runner: CliRunner, tagged: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "cache"))
     before = snapshot(tmp_path)
     result = runner.invoke(
@@ -673,37 +627,25 @@ def test_bad_vcs_ref(
         ],
     )
     assert_one_line_error(remote, 2, "has no version '9.9.9'")
-    no_template = runner.invoke(
-        app, ["new", str(tmp_path / "out"), "--vcs-ref", "1.0.0", "--defaults"]
-    )
+    no_template = runner.invoke(app, ["new", str(tmp_path / "out"), "--vcs-ref", "1.0.0", "--defaults"])
     assert_one_line_error(no_template, 2, "--vcs-ref", "--template")
     assert snapshot(tmp_path) == before
 
 
-def test_destination_that_exists_is_refused_untouched(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_destination_that_exists_is_refused_untouched(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine", encoding="utf-8")
     (tmp_path / "afile").write_text("mine too", encoding="utf-8")
     before = snapshot(tmp_path)
-    full = runner.invoke(
-        app, ["new", str(tmp_path / "taken"), "--template", str(tiny), "--defaults"]
-    )
+    full = runner.invoke(app, ["new", str(tmp_path / "taken"), "--template", str(tiny), "--defaults"])
     assert_one_line_error(full, 2, "already exists and is not empty")
-    file = runner.invoke(
-        app, ["new", str(tmp_path / "afile"), "--template", str(tiny), "--defaults"]
-    )
+    file = runner.invoke(app, ["new", str(tmp_path / "afile"), "--template", str(tiny), "--defaults"])
     assert_one_line_error(file, 2, "exists and is not a directory")
     assert snapshot(tmp_path) == before
 
 
-def test_failure_part_way_leaves_nothing(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
-    (tiny / "template" / "zz-broken.txt.jinja").write_text(
-        "{{ nope.attr }}\n", encoding="utf-8"
-    )
+def test_failure_part_way_leaves_nothing(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
+    (tiny / "template" / "zz-broken.txt.jinja").write_text("{{ nope.attr }}\n", encoding="utf-8")
     (tmp_path / "empty").mkdir()
     before = snapshot(tmp_path)
     for dest in (
@@ -711,9 +653,7 @@ def test_failure_part_way_leaves_nothing(
         tmp_path / "empty",
         tmp_path / "new" / "parents" / "out",
     ):
-        result = runner.invoke(
-            app, ["new", str(dest), "--template", str(tiny), "--defaults"]
-        )
+        result = runner.invoke(app, ["new", str(dest), "--template", str(tiny), "--defaults"])
         assert_one_line_error(result, 1, "failed to render", "'nope' is undefined")
         assert snapshot(tmp_path) == before
 
@@ -722,9 +662,7 @@ def test_missing_argument_is_one_line(runner: CliRunner) -> None:
     assert_one_line_error(runner.invoke(app, ["new"]), 2, "Missing argument 'DEST'")
 
 
-def test_debug_shows_the_traceback(
-    runner: CliRunner, tiny: Path, tmp_path: Path
-) -> None:
+def test_debug_shows_the_traceback(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
     args = [
         "new",
         str(tmp_path / "out"),
@@ -738,7 +676,5 @@ def test_debug_shows_the_traceback(
     assert result.exit_code != 0
     assert "count must be at least 1" in str(result.exception)
     from_env = runner.invoke(app, args, env={"FLASKGEN_DEBUG": "1"})
-    assert from_env.exception is not None and not isinstance(
-        from_env.exception, SystemExit
-    )
+    assert from_env.exception is not None and not isinstance(from_env.exception, SystemExit)
     assert not (tmp_path / "out").exists()

@@ -24,7 +24,10 @@ from test_generated_project import ORDER_MODEL, dockerfile_cmd_and_env
 
 # Admin URL (SQLAlchemy form, for creating databases) and the URL form platforms hand out.
 SERVER_URLS = {
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/{name}"),
+    "postgresql": (
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        "postgres://postgres@127.0.0.1:5432/{name}",
+    ),
     "mysql": ("mysql+pymysql://root@127.0.0.1:3306/mysql", "mariadb://root@127.0.0.1:3306/{name}"),
 }
 
@@ -66,7 +69,9 @@ class DatabaseProject:
     def production_env(self, database_url: str) -> dict[str, str]:
         return {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": database_url}
 
-    def flask_db(self, *args: str, project: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    def flask_db(
+        self, *args: str, project: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return self.venv.run(["flask", "db", *args], cwd=project or self.project, **env)
 
 
@@ -99,10 +104,20 @@ def test_driver_and_engine_options_follow_the_answer(db_project: DatabaseProject
     for driver in ("psycopg", "pymysql"):
         assert (driver in requirements) == (expected is not None and expected.startswith(driver))
     config = db_project.venv.run(
-        ["python", "-c", "import json; from inventory.config import load_config; "
-         "c = load_config('production'); print(json.dumps([c['SQLALCHEMY_DATABASE_URI'], c['SQLALCHEMY_ENGINE_OPTIONS']]))"],
+        [
+            "python",
+            "-c",
+            "import json; from inventory.config import load_config; c = load_config('production'); "
+            "print(json.dumps([c['SQLALCHEMY_DATABASE_URI'], c['SQLALCHEMY_ENGINE_OPTIONS']]))",
+        ],
         cwd=db_project.project,
-        **db_project.production_env({"sqlite": "sqlite:////tmp/x.db", "postgresql": "postgres://u:p@h/d", "mysql": "mariadb://u:p@h/d"}[db_project.database]),
+        **db_project.production_env(
+            {
+                "sqlite": "sqlite:////tmp/x.db",
+                "postgresql": "postgres://u:p@h/d",
+                "mysql": "mariadb://u:p@h/d",
+            }[db_project.database]
+        ),
     )
     uri, options = json.loads(config.stdout)
     if db_project.database == "postgresql":
@@ -126,8 +141,12 @@ def test_concurrent_upgrades_all_succeed(db_project: DatabaseProject) -> None:
     env = db_project.venv.env(**db_project.production_env(db_project.new_database_url()))
     processes = [
         subprocess.Popen(
-            ["flask", "db", "upgrade"], cwd=db_project.project, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            ["flask", "db", "upgrade"],
+            cwd=db_project.project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(4)
     ]
@@ -179,7 +198,10 @@ def test_ci_test_job_commands_pass_against_the_database(db_project: DatabaseProj
         if command is None or command.startswith("python -m pip install"):
             continue  # actions and the install: the venv already holds requirements-dev.txt
         env = {**job.get("env", {}), **step.get("env", {})}
-        env = {key: str(value).replace("${{ env.TEST_DATABASE_URL }}", database_url) for key, value in env.items()}
+        env = {
+            key: str(value).replace("${{ env.TEST_DATABASE_URL }}", database_url)
+            for key, value in env.items()
+        }
         env["TEST_DATABASE_URL"] = database_url
         if env.get("DATABASE_URL", "").startswith("${{"):
             env["DATABASE_URL"] = database_url
@@ -191,7 +213,9 @@ def test_readyz_under_gunicorn(db_project: DatabaseProject) -> None:
     env = db_project.production_env(db_project.new_database_url())
     db_project.flask_db("upgrade", **env)
     port = free_port()
-    with serving(cmd, db_project.project, db_project.venv.env(**{**image_env, **env, "PORT": str(port)}), port):
+    with serving(
+        cmd, db_project.project, db_project.venv.env(**{**image_env, **env, "PORT": str(port)}), port
+    ):
         status, body = http_get(f"http://127.0.0.1:{port}/readyz")
         assert status == 200, body
         assert json.loads(body)["checks"] == {"database": "ok"}

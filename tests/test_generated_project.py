@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import ProjectVenv, free_port, http_get, http_post_json, render, serving
+from support import ProjectVenv, free_port, http_get, http_post_json, render, serving, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -52,12 +52,29 @@ def dockerfile_cmd_and_env(project: Path) -> tuple[list[str], dict[str, str]]:
 def test_default_answers_render_the_documented_layout(default_project: Path) -> None:
     slug = "acme_service"
     for relative in [
-        f"{slug}/__init__.py", f"{slug}/config.py", f"{slug}/db.py", f"{slug}/logging_config.py",
-        f"{slug}/models/base.py", f"{slug}/models/user.py", f"{slug}/health.py", f"{slug}/users.py",
-        "migrations/env.py", "migrations/alembic.ini", "migrations/script.py.mako",
-        "migrations/versions/0001_create_users.py", "gunicorn.conf.py", "Dockerfile",
-        ".dockerignore", "requirements.txt", "requirements-dev.txt", "pyproject.toml",
-        ".flaskenv", ".env.example", ".gitignore", "README.md", ".github/workflows/ci.yml",
+        f"{slug}/__init__.py",
+        f"{slug}/config.py",
+        f"{slug}/db.py",
+        f"{slug}/logging_config.py",
+        f"{slug}/models/base.py",
+        f"{slug}/models/user.py",
+        f"{slug}/health.py",
+        f"{slug}/users.py",
+        "migrations/env.py",
+        "migrations/alembic.ini",
+        "migrations/script.py.mako",
+        "migrations/versions/0001_create_users.py",
+        "gunicorn.conf.py",
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "pyproject.toml",
+        ".flaskenv",
+        ".env.example",
+        ".gitignore",
+        "README.md",
+        ".github/workflows/ci.yml",
         "tests/conftest.py",
     ]:
         assert (default_project / relative).is_file(), relative
@@ -86,7 +103,9 @@ def test_generated_code_is_ruff_clean(default_project: Path, venv_for: VenvFor) 
 
 def test_dockerfile_passes_hadolint(default_project: Path, venv_for: VenvFor) -> None:
     venv = venv_for(default_project)
-    result = venv.run(["hadolint", "--failure-threshold", "style", "Dockerfile"], cwd=default_project, check=False)
+    result = venv.run(
+        [tool("hadolint"), "--failure-threshold", "style", "Dockerfile"], cwd=default_project, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     cmd, env = dockerfile_cmd_and_env(default_project)
     assert cmd == ["gunicorn", "--config", "gunicorn.conf.py"]
@@ -97,9 +116,14 @@ def test_dockerfile_passes_hadolint(default_project: Path, venv_for: VenvFor) ->
 def test_workflow_passes_zizmor_and_the_workflow_schema(default_project: Path, venv_for: VenvFor) -> None:
     venv = venv_for(default_project)
     workflow = ".github/workflows/ci.yml"
-    zizmor = venv.run(["zizmor", "--offline", "--min-severity", "low", workflow], cwd=default_project, check=False)
+    zizmor = venv.run(
+        [tool("zizmor"), "--offline", "--min-severity", "low", workflow], cwd=default_project, check=False
+    )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
-    venv.run(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd=default_project)
+    venv.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow],
+        cwd=default_project,
+    )
     parsed = yaml.safe_load((default_project / workflow).read_text())
     assert parsed["permissions"] == {}
     for job in parsed["jobs"].values():
@@ -132,7 +156,9 @@ def test_migrations_and_the_development_loop(tmp_path: Path, venv_for: VenvFor) 
     venv.run(["flask", "db", "upgrade"], cwd=project)
     venv.run(["flask", "db", "check"], cwd=project)
     # The project's own migration tests now cover the new revision too.
-    venv.run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_migrations.py"], cwd=project)
+    venv.run(
+        ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_migrations.py"], cwd=project
+    )
 
 
 def test_dockerfile_cmd_serves_the_app(tmp_path: Path, venv_for: VenvFor) -> None:
@@ -154,15 +180,21 @@ def test_dockerfile_cmd_serves_the_app(tmp_path: Path, venv_for: VenvFor) -> Non
         assert http_post_json(f"{base}/api/users", b'{"username": "ada"}')[0] == 409
     log_lines = [line for line in process.stdout.read().splitlines() if line.strip()]
     records = [json.loads(line) for line in log_lines]  # production logs are JSON lines
-    assert any(record["logger"] == "gunicorn.access" and "/healthz" in record["message"] for record in records)
+    assert any(
+        record["logger"] == "gunicorn.access" and "/healthz" in record["message"] for record in records
+    )
 
 
-@pytest.mark.parametrize("command", [["gunicorn", "--config", "gunicorn.conf.py"], ["flask", "db", "upgrade"]])
+@pytest.mark.parametrize(
+    "command", [["gunicorn", "--config", "gunicorn.conf.py"], ["flask", "db", "upgrade"]]
+)
 def test_production_without_secret_key_refuses_in_one_line(
     default_project: Path, venv_for: VenvFor, command: list[str]
 ) -> None:
     venv = venv_for(default_project)
-    result = venv.run(command, cwd=default_project, check=False, timeout=60, APP_ENV="production", PORT=str(free_port()))
+    result = venv.run(
+        command, cwd=default_project, check=False, timeout=60, APP_ENV="production", PORT=str(free_port())
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if "SECRET_KEY" in line]
@@ -176,4 +208,6 @@ def test_python_version_reaches_image_and_ci(tmp_path: Path, python_version: str
     assert froms and all(line.startswith(f"python:{python_version}-slim") for line in froms)
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     assert workflow["env"]["PYTHON_VERSION"] == python_version
-    assert f'target-version = "py{python_version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
+    assert (
+        f'target-version = "py{python_version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
+    )
