@@ -20,10 +20,11 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     """Build the app.
 
     `config` is an environment name ("development", "testing", "production"), or a
-    mapping of settings applied on top of the environment that APP_ENV chooses.
+    mapping of settings applied on top of an environment: its "APP_ENV" key, else the
+    APP_ENV environment variable, else development.
     """
     app = Flask(__name__, instance_relative_config=True)
-    env_name = config if isinstance(config, str) else None
+    env_name = config if isinstance(config, str) else (config or {}).get("APP_ENV")
     app.config.from_mapping(load_config(env_name, instance_path=app.instance_path))
     if isinstance(config, Mapping):
         app.config.from_mapping(config)
