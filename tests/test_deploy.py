@@ -399,3 +399,99 @@ def test_sqlite_is_allowed_on_a_single_host(tmp_path: Path, target: str) -> None
         assert "--volume" in (project / "deploy/remote-deploy.sh").read_text()
     if target == "compose":
         assert "instance:/app/instance" in (project / "compose.prod.yaml").read_text()
+
+
+# --- the RabbitMQ worker runs as its own process on every target ---------------------------
+
+WORKER = ["flask", "--app", "shop", "consume"]
+
+
+def worker_command(project: Path, target: str) -> list[str]:
+    """The worker command as the target's own file states it."""
+    if target == "docker-ssh":
+        script = (project / "deploy/remote-deploy.sh").read_text()
+        (line,) = [line for line in script.splitlines() if line.strip().startswith("--no-healthcheck")]
+        return line.split('"$image"')[1].split(">/dev/null")[0].split()
+    if target == "compose":
+        worker = yaml.safe_load((project / "compose.prod.yaml").read_text())["services"]["worker"]
+        assert worker["healthcheck"] == {"disable": True}
+        assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        return worker["command"]
+    if target == "kubernetes":
+        worker = yaml.safe_load((project / "deploy/kubernetes/worker-deployment.yaml").read_text())
+        pod = worker["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] > 30 and "livenessProbe" not in pod["containers"][0]
+        return pod["containers"][0]["command"]
+    if target == "fly":
+        fly = tomllib.loads((project / "fly.toml").read_text())
+        assert fly["http_service"]["processes"] == ["app"]
+        return fly["processes"]["worker"].split()
+    if target == "render":
+        services = yaml.safe_load((project / "render.yaml").read_text())["services"]
+        (worker,) = [service for service in services if service["type"] == "worker"]
+        return worker["dockerCommand"].split()
+    if target == "heroku":
+        processes = dict(line.split(": ", 1) for line in (project / "Procfile").read_text().splitlines())
+        return processes["worker"].split()
+    raise AssertionError(target)
+
+
+@pytest.mark.parametrize("target", ["docker-ssh", "compose", "kubernetes", "fly", "render", "heroku"])
+def test_rabbitmq_worker_is_wired_into_the_target(tmp_path: Path, target: str) -> None:
+    project = render(tmp_path / "shop", database="postgresql", deploy_target=target, use_rabbitmq=True)
+    assert worker_command(project, target) == WORKER
+    lint(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            *map(str, project.glob("compose*.yaml")),
+        ],
+        project,
+    )
+    scripts = [str(path) for path in project.glob("deploy/**/*.sh")]
+    if scripts:
+        lint([tool("shellcheck"), *scripts], project)
+    if target == "kubernetes":
+        lint(
+            [tool("kubernetes-validate"), "--strict", *map(str, project.glob("deploy/kubernetes/*.yaml"))],
+            project,
+        )
+        assert "worker-deployment.yaml" in (project / "deploy/kubernetes/deploy.sh").read_text()
+    without = render(tmp_path / "plain" / "shop", database="postgresql", deploy_target=target)
+    assert "consume" not in "".join(
+        path.read_text() for path in without.rglob("*") if path.is_file() and path.suffix != ".py"
+    )
+
+
+def test_docker_ssh_swaps_the_worker_after_the_web(
+    tmp_path: Path, venv_for: VenvFor, postgres_databases: Callable[[], str]
+) -> None:
+    project = render(tmp_path / "shop", database="postgresql", deploy_target="docker-ssh", use_rabbitmq=True)
+    venv = venv_for(project)
+    app_dir = tmp_path / "srv"
+    app_dir.mkdir()
+    database_url = postgres_databases()
+    settings = {**production_env(database_url), "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"}
+    (app_dir / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    log = tmp_path / "calls.log"
+    env = venv.env(APP_DIR=str(app_dir), FAKE_LOG=str(log), FAKE_WORKDIR=str(project), FAKE_OLD="old-id")
+    env["PATH"] = f"{fake_bin(tmp_path)}{os.pathsep}{env['PATH']}"
+    image = "ghcr.io/acme/shop@sha256:" + "f" * 64
+    result = subprocess.run(
+        ["bash", str(project / "deploy/remote-deploy.sh"), image],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    venv.run(["flask", "db", "check"], cwd=project, **settings)
+    recorded = calls(log)
+    starts = [i for i, call in enumerate(recorded) if call[1] == "run" and "--detach" in call]
+    assert len(starts) == 2
+    web, worker = (recorded[i] for i in starts)
+    assert "role=web" in web and "role=worker" in worker and worker[-4:] == WORKER
+    stops = [i for i, call in enumerate(recorded) if call[1] == "stop"]
+    assert stops[0] < starts[1] < stops[1]  # old web drained, new worker up, then old worker stopped
