@@ -67,7 +67,8 @@ def load_data_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(
-            f"--data-file {path} is not valid YAML ({one_line(exc)}). Write it as lines of question: answer"
+            f"--data-file {path} is not valid YAML: {_yaml_problem(exc)}. "
+            "Write it as lines of question: answer"
         ) from None
     if data is None:
         return {}
@@ -77,6 +78,16 @@ def load_data_file(path: Path) -> dict[str, Any]:
             "Write it as lines of question: answer, e.g. python_version: '3.12'"
         )
     return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's problem and where it is, without the echo of the text and its caret."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if not problem:
+        return one_line(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{one_line(problem)}{where}"
 
 
 def check(answers: Mapping[str, Any], questionnaire: Questionnaire, origins: Mapping[str, str]) -> None:

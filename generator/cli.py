@@ -140,7 +140,6 @@ app = typer.Typer(
     name=PROG,
     help="Generate Flask projects that work on the first command.",
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode=None,  # plain Click help: Rich would triple the start-up time
     pretty_exceptions_enable=False,
 )
@@ -178,7 +177,8 @@ def new(
         str,
         typer.Argument(
             metavar="DEST",
-            help="Folder to create the project in: new, or an empty folder.",
+            help="Folder to create the project in: new, or an empty folder "
+            "(or one with other files, with --into-existing).",
         ),
     ],
     template_src: Annotated[
@@ -222,6 +222,15 @@ def new(
             "--data wins over it.",
         ),
     ] = None,
+    into_existing: Annotated[
+        bool,
+        typer.Option(
+            "--into-existing",
+            help="Allow a DEST that already holds files: add the project beside them. "
+            "Never overwrites or deletes: if one of the project's files is already there, "
+            "nothing is written.",
+        ),
+    ] = False,
     trust: Annotated[
         bool,
         typer.Option(
@@ -255,7 +264,7 @@ def new(
             given.check(questionnaire)
 
         target = Path(os.path.abspath(dest))
-        create.check_destination(target)
+        create.check_destination(target, into_existing=into_existing)
         if not defaults and not (sys.stdin and sys.stdin.isatty()):
             raise FlaskgenError(
                 "no terminal to ask the template's questions on. Pass --defaults to accept "
@@ -277,6 +286,7 @@ def new(
                 defaults=defaults,
                 trust=trust,
                 verbose=debug,
+                into_existing=into_existing,
                 # Known only once Copier fetched the template: checked before anything is kept.
                 check_answers=given.check if questionnaire is None else None,
             )

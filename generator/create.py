@@ -2,14 +2,15 @@
 
 Copier renders into a staging directory next to the destination (same filesystem) and
 the result is moved into place only when rendering succeeded: a failure part-way, a
-bad answer or Ctrl-C leaves no half-made project behind.
+bad answer or Ctrl-C leaves no half-made project behind. Copier creates the staging
+directory only once every answer passed its checks, so a refused answer writes nothing.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,16 +32,39 @@ class Created:
     warnings: list[str] = field(default_factory=list)
 
 
-def check_destination(dest: Path) -> None:
-    """Refuse a destination that exists as a file or as a non-empty directory."""
+def check_destination(dest: Path, *, into_existing: bool = False) -> None:
+    """Refuse a destination that cannot be created, exists as a file, or is a non-empty
+    directory (unless `into_existing`: then the project goes beside what is there)."""
     if dest.is_symlink() and not dest.exists():
         raise InputError(f"{dest} is a broken symbolic link. Pick another destination")
     if not dest.exists():
+        anchor = _nearest_existing(dest.parent)
+        if not anchor.is_dir():
+            raise InputError(f"cannot create {dest}: {anchor} is not a directory. Pick another place")
+        _check_writable(anchor, dest)
         return
     if not dest.is_dir():
         raise InputError(f"{dest} exists and is not a directory. Pick a new folder name")
-    if any(dest.iterdir()):
-        raise InputError(f"{dest} already exists and is not empty. Pick a new folder name, or empty it first")
+    if not into_existing and any(dest.iterdir()):
+        raise InputError(
+            f"{dest} already exists and is not empty. Pick a new folder name, empty it first, "
+            "or pass --into-existing to add the project beside its files"
+        )
+    _check_writable(dest, dest)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` or its closest ancestor that exists (as anything, even a broken link)."""
+    return next(p for p in (path, *path.parents) if os.path.lexists(p))
+
+
+def _check_writable(directory: Path, dest: Path) -> None:
+    # Root passes this check whatever the permissions, as it passes the writes themselves.
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot create {dest}: {directory} is not writable (permission denied). "
+            "Pick another place, or make it writable"
+        )
 
 
 def create(
@@ -52,23 +76,22 @@ def create(
     defaults: bool,
     trust: bool = False,
     verbose: bool = False,
+    into_existing: bool = False,
     check_answers: AnswersCheck | None = None,
 ) -> Created:
-    """Render `template` into `dest`, which must be missing or an empty directory.
+    """Render `template` into `dest`, which must be missing or an empty directory (or, with
+    `into_existing`, a directory holding none of the paths the project has).
 
     `check_answers` gets the questionnaire Copier loaded, before anything is moved into
     place: for templates whose copier.yml could not be read beforehand (git URLs).
     """
     target = Path(os.path.abspath(dest))
-    check_destination(target)
-    first_new_parent = _make_parents(target.parent)
-    # Inside an existing (empty) destination, else beside it: the same filesystem either way.
-    staging_parent = target if target.is_dir() else target.parent
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.flaskgen-", dir=staging_parent))
-    except OSError as exc:
-        _remove(first_new_parent)
-        raise InputError(f"cannot write next to {dest}: {os_problem(exc)}. Pick another place") from None
+    check_destination(target, into_existing=into_existing)
+    # Inside an existing destination, else in its closest existing ancestor: the same
+    # filesystem either way, and nothing to undo in missing parents if rendering fails.
+    staging_parent = target if target.is_dir() else _nearest_existing(target.parent)
+    staging = staging_parent / f".{target.name[:64]}.flaskgen-{secrets.token_hex(6)}"
+    first_new_parent = None
     try:
         # Rendered under the destination's own name: Copier's dst_path feeds defaults.
         rendered = staging / target.name
@@ -82,6 +105,8 @@ def create(
             verbose=verbose,
             check_answers=check_answers,
         )
+        first_new_parent = _first_missing(target.parent)
+        _make_parents(target.parent)
         _move_into_place(rendered, target)
     except BaseException:
         _remove(first_new_parent)
@@ -142,14 +167,17 @@ def _render(
     return answers, messages
 
 
-def _make_parents(directory: Path) -> Path | None:
-    """Create missing parent directories; return the topmost one created, to undo it."""
-    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+def _first_missing(directory: Path) -> Path | None:
+    """The topmost of `directory` and its ancestors that does not exist yet, to undo it."""
+    missing = [p for p in (directory, *directory.parents) if not os.path.lexists(p)]
+    return missing[-1] if missing else None
+
+
+def _make_parents(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {directory}: {os_problem(exc)}. Pick another place") from None
-    return missing[-1] if missing else None
 
 
 def _move_into_place(rendered: Path, target: Path) -> None:
@@ -161,16 +189,47 @@ def _move_into_place(rendered: Path, target: Path) -> None:
             return
     except OSError as exc:
         raise FlaskgenError(f"cannot create {target}: {os_problem(exc)}") from None
-    # An existing empty directory: keep it (someone may be `cd`'d in it), fill it.
+    # An existing directory: keep it (someone may be `cd`'d in it), fill it, and refuse
+    # before moving anything if one of the project's paths is already taken there.
+    taken = [path.relative_to(target).as_posix() for path in _taken(rendered, target)]
+    if taken:
+        shown = ", ".join(taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        raise InputError(
+            f"{target} already has {shown}, which the project would overwrite; nothing was written. "
+            f"Move {'it' if len(taken) == 1 else 'them'} away, or pick a new folder name"
+        )
     moved: list[Path] = []
     try:
-        for entry in sorted(rendered.iterdir()):
-            os.rename(entry, target / entry.name)
-            moved.append(target / entry.name)
+        _merge(rendered, target, moved)
     except OSError as exc:
-        for path in moved:
+        for path in reversed(moved):
             _remove(path)
         raise FlaskgenError(f"cannot fill {target}: {os_problem(exc)}") from None
+
+
+def _taken(rendered: Path, target: Path) -> list[Path]:
+    """Paths of `target` that the rendered tree would replace (a shared real folder is fine)."""
+    taken = []
+    for entry in sorted(rendered.iterdir()):
+        there = target / entry.name
+        if not os.path.lexists(there):
+            continue
+        if entry.is_dir() and not entry.is_symlink() and there.is_dir() and not there.is_symlink():
+            taken += _taken(entry, there)
+        else:
+            taken.append(there)
+    return taken
+
+
+def _merge(rendered: Path, target: Path, moved: list[Path]) -> None:
+    """Move what `rendered` holds into `target`, recording each new path for an undo."""
+    for entry in sorted(rendered.iterdir()):
+        there = target / entry.name
+        if os.path.lexists(there):
+            _merge(entry, there, moved)  # a real folder on both sides (checked by _taken)
+        else:
+            os.rename(entry, there)
+            moved.append(there)
 
 
 def _remove(path: Path | None) -> None:

@@ -78,7 +78,7 @@ class Questionnaire:
 
     def help_rows(self) -> list[tuple[str, str]]:
         """(name, description) pairs for `flaskgen new --help`."""
-        names = [q.name for q in self.questions]
+        names = [q.name for q in self.asked]  # computed helpers mean nothing to a user
         rows = []
         for q in self.asked:
             text = q.help or q.name

@@ -138,10 +138,9 @@ def _is_git_root(directory: Path) -> bool:
 def _check_ref(root: Path, spec: str, vcs_ref: str) -> None:
     if _git(root, "rev-parse", "--verify", "--quiet", f"{vcs_ref}^{{commit}}").returncode:
         tags = _git(root, "tag", "--list", "--sort=-v:refname").stdout.split()
-        known = f"Its tags: {', '.join(tags[:10])}" if tags else "It has no tags"
+        known = f"Its tags: {', '.join(tags[:10])}; pass one of them," if tags else "It has no tags: pass"
         raise InputError(
-            f"template {spec!r} has no version {vcs_ref!r}. {known}; "
-            "pass one of them, a branch or a commit to --vcs-ref"
+            f"template {spec!r} has no version {vcs_ref!r}. {known} a branch or a commit to --vcs-ref"
         )
 
 
