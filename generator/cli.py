@@ -24,7 +24,7 @@ NEXT_STEPS = (
     "python -m venv .venv && . .venv/bin/activate",
     "pip install -r requirements-dev.txt",
     "flask db upgrade",
-    "flask run",
+    "flask run --debug",
     "pytest",
 )
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from support import ProjectVenv
+from support import REPO_ROOT, ProjectVenv
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
@@ -34,7 +34,11 @@ KEYWORDS = set(CONFIG["python_keywords"]["default"])
 STDLIB = set(CONFIG["stdlib_modules"]["default"])
 DEPENDENCIES = set(CONFIG["dependency_modules"]["default"])
 SLUG = re.compile(r"[a-z][a-z0-9_]*")
-QUESTIONS = "project_name, project_slug, python_version, database, ci, deploy_target, container_registry"
+QUESTIONS = ", ".join(
+    name
+    for name, spec in yaml.safe_load((REPO_ROOT / "copier.yml").read_text()).items()
+    if not name.startswith("_") and spec.get("when") is not False
+)
 
 State = dict[str, tuple[int, int, int, bytes | str | None]]
 

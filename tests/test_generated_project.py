@@ -6,13 +6,14 @@ import json
 import re
 import secrets
 import shlex
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from support import ProjectVenv, free_port, http_get, http_post_json, render, serving, tool
+from support import REPO_ROOT, ProjectVenv, free_port, http_get, http_post_json, render, serving, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -211,3 +212,20 @@ def test_python_version_reaches_image_and_ci(tmp_path: Path, python_version: str
     assert (
         f'target-version = "py{python_version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
     )
+
+
+def test_bytecode_in_an_installed_template_never_reaches_a_project(tmp_path: Path) -> None:
+    """`pip install` compiles the bundled template's .py files; the project gets none of them."""
+    import copier
+
+    source = tmp_path / "installed"
+    shutil.copytree(REPO_ROOT / "template", source / "template")
+    shutil.copy(REPO_ROOT / "copier.yml", source / "copier.yml")
+    for package in (source / "template").rglob("*.py"):
+        cache = package.parent / "__pycache__"
+        cache.mkdir(exist_ok=True)
+        (cache / f"{package.stem}.cpython-311.pyc").write_bytes(b"\x00")
+    project = tmp_path / "clean"
+    copier.run_copy(str(source), project, data={"project_name": "clean"}, defaults=True, quiet=True)
+    assert (project / "clean/__init__.py").is_file()
+    assert not [path for path in project.rglob("*") if path.name == "__pycache__" or path.suffix == ".pyc"]

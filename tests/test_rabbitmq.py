@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 from support import ProjectVenv, render, require_server
-from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -76,7 +76,9 @@ def test_no_means_no_pika_no_worker_no_broker(default_project: Path) -> None:
     compose = yaml.safe_load((default_project / "compose.yaml").read_text())
     assert set(compose["services"]) == {"app"}
     workflow = yaml.safe_load((default_project / ".github/workflows/ci.yml").read_text())
-    assert "services" not in workflow["jobs"]["test"] and "RABBITMQ_URL" not in workflow["jobs"]["test"]["env"]
+    assert (
+        "services" not in workflow["jobs"]["test"] and "RABBITMQ_URL" not in workflow["jobs"]["test"]["env"]
+    )
     for name in (".env.example", "README.md", "acme_service/config.py", "acme_service/__init__.py"):
         assert "rabbitmq" not in (default_project / name).read_text().lower(), name
 
@@ -118,7 +120,7 @@ def test_ci_runs_the_broker_tests_against_a_service(project: Path, venv: Project
     venv.run(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd=project)
     job = yaml.safe_load((project / workflow).read_text())["jobs"]["test"]
     service = job["services"]["rabbitmq"]
-    assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+-alpine", service["image"])
+    assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+(-management)?-alpine", service["image"])
     assert '--health-cmd "rabbitmq-diagnostics -q ping"' in service["options"]
     assert job["env"]["RABBITMQ_URL"] == f"amqp://{SLUG}:{SLUG}@localhost:5672/%2F"
     assert service["env"] == {"RABBITMQ_DEFAULT_USER": SLUG, "RABBITMQ_DEFAULT_PASS": SLUG}
@@ -130,7 +132,9 @@ def test_migrations_match_the_models(project: Path, venv: ProjectVenv, tmp_path:
 
 
 @pytest.mark.parametrize(
-    "command", [["flask", "consume"], ["python", "-m", f"{SLUG}.rabbitmq_consumer"]], ids=["flask", "python-m"]
+    "command",
+    [["flask", "consume"], ["python", "-m", f"{SLUG}.rabbitmq_consumer"]],
+    ids=["flask", "python-m"],
 )
 def test_production_worker_refuses_without_rabbitmq_url_in_one_line(
     project: Path, venv: ProjectVenv, command: list[str]
@@ -192,7 +196,9 @@ def test_broker_tests_skip_with_a_reason_without_a_broker(project: Path, venv: P
 
 
 def rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def worker_connections(queue: str) -> list[str]:
