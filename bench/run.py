@@ -1077,7 +1077,7 @@ def bench_server(bench: Bench, project: Path, load: LoadGenerator) -> Section:
     section.notes += [
         f"Load: {load.description}; per server and path, a 1 s warm-up then "
         f"{bench.plan.load_rounds} round(s) of {bench.plan.load_seconds:g} s, the three servers "
-        "running at once and taking turns. The min column shows the best round. The load "
+        "running at once and taking turns. The best column shows the best round. The load "
         f"generator shares the machine's {os.cpu_count()} CPUs with the servers and used up to "
         f"{client_cpu:.0%} of one CPU.",
         "Servers: `gunicorn --config gunicorn.conf.py` as in the Dockerfile (APP_ENV=production, "
@@ -1275,10 +1275,10 @@ def render_results(
         "",
         f"Each command ran once to warm up, then {plan.runs} times (flaskgen and Copier alternating; "
         f"new-to-green {plan.green_runs} times; servers as said below). **median** is the figure, "
-        "**min** the fastest run: where the two are far apart the machine was busy. flaskgen "
-        "was installed with `uv pip install --compile-bytecode` into a new venv and every "
-        "command ran without `PYTHONDONTWRITEBYTECODE`, as on a user's machine. Targets are "
-        "judged on the median, at the precision shown.",
+        "**best** the fastest run (the minimum): where the two are far apart the machine was "
+        "busy. flaskgen was installed with `uv pip install --compile-bytecode` into a new venv "
+        "and every command ran without `PYTHONDONTWRITEBYTECODE`, as on a user's machine. "
+        "Targets are judged on the median, at the precision shown.",
         "",
     ]
     missed = []
@@ -1302,7 +1302,7 @@ def render_results(
 
 
 def table(rows: list[Row]) -> list[str]:
-    out = ["| measurement | median | min | target | met |", "| --- | ---: | ---: | --- | --- |"]
+    out = ["| measurement | median | best | target | met |", "| --- | ---: | ---: | --- | --- |"]
     for row in rows:
         met = "" if row.met is None else ("yes" if row.met else "**no**")
         out.append(f"| {row.label} | {row.median} | {row.best} | {row.target} | {met} |")
