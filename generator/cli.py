@@ -194,7 +194,7 @@ def new(
         typer.Option(
             "--vcs-ref",
             metavar="REF",
-            help="Version of the --template: a git tag, branch or commit.",
+            help="Template version: a git tag, branch or commit (default: its latest release).",
         ),
     ] = None,
     defaults: Annotated[
@@ -282,7 +282,7 @@ def new(
             )
         if quiet:
             return
-        for warning in created.warnings:
+        for warning in (*source.notes, *created.warnings):
             typer.echo(f"{PROG}: warning: {warning}", err=True)
         _summary(dest, created, bundled=source.bundled, label=source.label)
 
