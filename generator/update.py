@@ -235,6 +235,13 @@ def _reworded(exc: Exception, recorded: Recorded, ref: str | None) -> FlaskgenEr
             f"{recorded.path} is at template version {recorded.commit}, newer than "
             f"{ref or 'the latest one'}: nothing was changed. Pass a newer --vcs-ref, or upgrade flaskgen"
         )
+    if recorded.commit != ref and f"'{recorded.commit}'" in text:
+        return InputError(
+            f"{recorded.path} was generated from template version {recorded.commit}, which "
+            f"{recorded.src} does not have, and an update starts from it: nothing was changed. "
+            "Make that version available there (for flaskgen's own template: run the flaskgen, "
+            "or the checkout, that generated the project), then run flaskgen update again"
+        )
     error = from_copier(exc, template=repr(recorded.src), vcs_ref=ref)
     if error is not None:
         return FlaskgenError(f"{error.message.rstrip('.')}; the project was left as it was", error.exit_code)

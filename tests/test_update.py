@@ -416,6 +416,24 @@ def test_git_missing(
     assert snapshot(tiny_project) == before
 
 
+def test_version_missing_from_the_template(runner: CliRunner, tiny_project: Path) -> None:
+    answers = tiny_project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("_commit: v1.0.0", "_commit: deadbee"))
+    commit_all(tiny_project, "a version from elsewhere")
+    before = snapshot(tiny_project)
+    result = runner.invoke(app, ["update", str(tiny_project), "--defaults"])
+    assert_one_line_error(result, 2, "generated from template version deadbee", "nothing was changed")
+    assert snapshot(tiny_project) == before and status(tiny_project) == ""
+
+
+def test_downgrade_is_refused(runner: CliRunner, tiny: Path, tmp_path: Path) -> None:
+    project = new_project(runner, tmp_path / "latest", "--template", str(tiny))
+    before = snapshot(project)
+    result = runner.invoke(app, ["update", str(project), "--defaults", "--vcs-ref", "v1.0.0"])
+    assert_one_line_error(result, 2, "at template version v2.0.0, newer than v1.0.0", "nothing was changed")
+    assert snapshot(project) == before and status(project) == ""
+
+
 def test_update_without_a_terminal_needs_defaults(runner: CliRunner, tiny_project: Path) -> None:
     result = runner.invoke(app, ["update", str(tiny_project)])
     assert_one_line_error(result, 2, "no terminal", "--defaults")
@@ -506,6 +524,16 @@ def test_check_many_projects_is_quick(runner: CliRunner, tiny: Path, tmp_path: P
     assert result.exit_code == 1
     assert {p["status"] for p in json.loads(result.stdout)["projects"]} == {"behind"}
     assert elapsed < 2, f"checking 20 projects took {elapsed:.2f}s"
+
+
+def test_check_does_not_import_copier(tiny_project: Path) -> None:
+    code = (
+        "import sys; from flaskgen.cli import main; sys.argv = ['flaskgen', 'check', sys.argv[1]]\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "print('copier' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tiny_project)], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
 
 
 # --- the bundled template ----------------------------------------------------------------
