@@ -194,7 +194,7 @@ def new(
         typer.Option(
             "--vcs-ref",
             metavar="REF",
-            help="Version of the --template: a git tag, branch or commit.",
+            help="Template version: a git tag, branch or commit (default: its latest release).",
         ),
     ] = None,
     defaults: Annotated[
@@ -292,7 +292,7 @@ def new(
             )
         if quiet:
             return
-        for warning in created.warnings:
+        for warning in (*source.notes, *created.warnings):
             typer.echo(f"{PROG}: warning: {warning}", err=True)
         _summary(dest, created, bundled=source.bundled, label=source.label)
 
@@ -312,6 +312,173 @@ def _summary(dest: str, created: Any, *, bundled: bool, label: str) -> None:
     if steps:
         lines += ["", "Next steps:", *(f"  {step}" for step in steps)]
     typer.echo("\n".join(lines))
+
+
+@app.command()
+def update(
+    path: Annotated[
+        str,
+        typer.Argument(metavar="PATH", help="The project to update (its root folder)."),
+    ] = ".",
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--vcs-ref",
+            metavar="REF",
+            help="Template version to update to (a tag, branch or commit); default: the latest.",
+        ),
+    ] = None,
+    defaults: Annotated[
+        bool,
+        typer.Option(
+            "--defaults",
+            help="Keep every recorded answer and take the default for new questions; never ask.",
+        ),
+    ] = False,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Change an answer, e.g. --data database=postgresql. Repeatable.",
+        ),
+    ] = None,
+    conflict: Annotated[
+        str,
+        typer.Option(
+            "--conflict",
+            metavar="inline|rej",
+            help="How to leave a change that does not merge: conflict markers in the file "
+            "(inline), or the template's side in FILE.rej beside it (rej).",
+        ),
+    ] = "inline",
+    trust: Annotated[
+        bool,
+        typer.Option("--trust", help="Allow a template other than flaskgen's to run its own code."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only conflicts and errors.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="FLASKGEN_DEBUG",
+            help="Show Copier's output, and a full traceback instead of the one-line error.",
+        ),
+    ] = False,
+) -> int:
+    """Bring a project up to the latest template version, keeping your changes.
+
+    The project must be a git repository with nothing uncommitted: the update is then
+    a diff to review and commit. Your edits are merged into the new version; what does
+    not merge is left as a conflict to resolve. Exits 1 while conflicts remain.
+    """
+    with _reported(debug):
+        from . import answers
+        from . import update as updating
+
+        if conflict not in ("inline", "rej"):
+            raise FlaskgenError(
+                f"--conflict {conflict!r} is not inline or rej. Pass --conflict inline (markers "
+                "in the file) or --conflict rej (a .rej file beside it)",
+                exit_code=USAGE,
+            )
+        given = answers.collect(data or [], None)
+        target = updating.check_target(Path(os.path.abspath(path)))
+        if not defaults and not (sys.stdin and sys.stdin.isatty()):
+            raise FlaskgenError(
+                "no terminal to ask the template's questions on. Pass --defaults to keep the "
+                "recorded answers (and --data KEY=VALUE to change some)",
+                exit_code=USAGE,
+            )
+        with _terminate_as_interrupt():
+            updated = updating.update(
+                target,
+                data=given.values,
+                check_data=given.check,
+                defaults=defaults,
+                vcs_ref=vcs_ref,
+                conflict=conflict,
+                trust=trust,
+                verbose=debug,
+            )
+        _update_summary(path, updated, quiet=quiet)
+        return 1 if updated.conflicts else 0
+    return FAILURE  # not reached: _reported exits
+
+
+def _update_summary(path: str, updated: Any, *, quiet: bool) -> None:
+    lines = []
+    if not quiet:
+        if updated.version_from == updated.version_to:
+            lines.append(f"{path}: template version {updated.version_to} (unchanged).")
+        else:
+            lines.append(f"{path}: template version {updated.version_from} -> {updated.version_to}.")
+        for warning in updated.warnings:
+            typer.echo(f"{PROG}: warning: {warning}", err=True)
+        if updated.changed:
+            lines += ["", "Changed files (review them with git diff, then commit):"]
+            lines += [f"  {line}" for line in updated.changed]
+        else:
+            lines.append("Nothing changed.")
+        if updated.kept:
+            lines += ["", "Kept, though the new template version drops them (you changed them):"]
+            lines += [f"  {name}" for name in updated.kept]
+    if updated.conflicts:
+        lines += ["", "Conflicts to resolve (markers <<<<<<< in the file, or a .rej file beside it):"]
+        lines += [f"  {name}" for name in updated.conflicts]
+        lines += ["", "Resolve them, then git add and commit."]
+    if lines:
+        typer.echo("\n".join(lines).strip("\n"))
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[PATH]...", help="Projects to check (default: the current folder)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON, for dashboards.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="FLASKGEN_DEBUG", help="Show a full traceback on failure."),
+    ] = False,
+) -> int:
+    """Say which template version each project is at, and the latest one.
+
+    Exits 0 when every project is current, 1 when any is behind (flaskgen update brings
+    it up), 2 when a path is not a flaskgen project. Reads answers files only: quick on
+    many repositories at once.
+    """
+    with _reported(debug):
+        import json
+
+        from . import check as checking
+
+        results = checking.check(Path(p) for p in (paths or ["."]))
+        if as_json:
+            typer.echo(json.dumps({"projects": [r.as_dict() for r in results]}, indent=2))
+        for result in results:
+            if result.status == checking.ERROR:
+                if not as_json:
+                    error(result.error or f"{result.path}: cannot check it")
+            elif not as_json:
+                typer.echo(_check_line(result))
+        if any(r.status == checking.ERROR for r in results):
+            return USAGE
+        return 1 if any(r.status == checking.BEHIND for r in results) else 0
+    return FAILURE  # not reached: _reported exits
+
+
+def _check_line(result: Any) -> str:
+    if result.status == "behind":
+        hint = f"run flaskgen update {shlex.quote(result.path)}"
+        return f"{result.path}: template {result.version}, behind the latest {result.latest} ({hint})"
+    if result.status == "ahead":
+        return f"{result.path}: template {result.version}, ahead of the latest release {result.latest}"
+    return f"{result.path}: template {result.version}, the latest"
 
 
 @contextmanager

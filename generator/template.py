@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import InputError
 
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
+TEMPLATE_PATHS = ("copier.yml", "template")  # what of flaskgen's checkout is the template
 # What Copier clones rather than reads from disk: gh:/gl: shortcuts, scp-style and URLs.
 _REMOTE = re.compile(r"^(gh:|gl:|git@|git\+|[a-zA-Z][a-zA-Z0-9+.-]*://)")
 
@@ -24,6 +25,9 @@ class Template:
     # The git ref whose copier.yml Copier will use; None: the one on disk.
     config_ref: str | None = None
     bundled: bool = False
+    # flaskgen's own template: copier.yml as Copier will see it, None if unknown beforehand.
+    bundled_config: str | None = None
+    notes: tuple[str, ...] = ()  # warnings about the template, for the user
 
     @property
     def label(self) -> str:
@@ -33,6 +37,8 @@ class Template:
     def config_text(self) -> str | None:
         """The text of copier.yml as Copier will see it, or None when it cannot be read
         without fetching the template (remote URLs, git bundles)."""
+        if self.bundled:
+            return self.bundled_config
         if self.local_dir is None:
             return None
         if self.config_ref is not None:
@@ -70,15 +76,7 @@ def bundled_root() -> Path:
 def resolve(spec: str | None, vcs_ref: str | None = None) -> Template:
     """Turn `--template`/`--vcs-ref` into a Template, refusing what cannot work."""
     if spec is None:
-        if vcs_ref is not None:
-            raise InputError(
-                "--vcs-ref picks a version of a git template, and the bundled template has "
-                "none. Pass the template's repository with --template too"
-            )
-        root = bundled_root()
-        # A source checkout is a git repository: render its working tree, not its last tag.
-        ref = "HEAD" if _is_git_root(root) else None
-        return Template(src=str(root), vcs_ref=ref, local_dir=root, bundled=True)
+        return bundled(vcs_ref)
     if _REMOTE.match(spec) or spec.endswith(".git"):
         return Template(src=spec, vcs_ref=vcs_ref)
 
@@ -115,6 +113,38 @@ def resolve(spec: str | None, vcs_ref: str | None = None) -> Template:
     if config_ref is None:
         config_path(root)
     return template
+
+
+def bundled(vcs_ref: str | None = None) -> Template:
+    """flaskgen's own template, from its history installed at ~/.local/share/flaskgen/.
+
+    Without `vcs_ref` it is the latest release tag (HEAD's commit when there is none), so
+    that the answers file records a version that `flaskgen update` can find again.
+    """
+    from . import bundle
+
+    history = bundle.ensure_installed()
+    ref = vcs_ref or history.refs.default_ref()
+    config = history.config_text(ref)
+    if config is None and vcs_ref is not None:
+        releases = history.refs.releases()
+        known = (
+            f"Its versions: {', '.join(releases[:10])}; pass one of them"
+            if releases
+            else "It has no release tag yet; pass a commit of its history"
+        )
+        raise InputError(
+            f"flaskgen's template has no version {vcs_ref!r}. {known} to --vcs-ref, "
+            "or another template with --template"
+        )
+    notes = ()
+    if history.repo is not None and _git(history.repo, "status", "--porcelain", "--", *TEMPLATE_PATHS).stdout:
+        notes = (
+            f"the template in {history.repo} has uncommitted changes, which are not rendered: "
+            "flaskgen renders committed versions, so that projects can be updated. Commit them, "
+            f"or pass --template {history.repo} to render the working tree",
+        )
+    return Template(src=bundle.SRC_PATH, vcs_ref=ref, bundled=True, bundled_config=config, notes=notes)
 
 
 def config_path(directory: Path) -> Path:

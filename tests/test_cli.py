@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 
 from flaskgen.cli import app
 
+# flaskgen installs its template history in ~/.local/share/flaskgen/: in a temporary HOME here.
+pytestmark = pytest.mark.usefixtures("isolated_home")
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFIG = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
 needs_bundled_template = pytest.mark.skipif(

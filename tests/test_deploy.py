@@ -365,6 +365,7 @@ def test_platform_release_phase_migrates(
 
 
 @pytest.mark.parametrize("target", ["kubernetes", "fly", "render", "heroku"])
+@pytest.mark.usefixtures("isolated_home")  # `flaskgen new` installs its template history in HOME
 def test_sqlite_is_refused_where_instances_are_several(tmp_path: Path, target: str) -> None:
     dest = tmp_path / "refused"
     with pytest.raises(ValueError, match=r"cannot use database 'sqlite'.*choose database=postgresql"):
