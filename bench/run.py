@@ -129,7 +129,11 @@ class Bench:
         self.python = str(self.bin / "python")
         self.flaskgen = str(self.bin / "flaskgen")
         self.copier = str(self.bin / "copier")
-        self.bundled = Path()  # the template installed with flaskgen, set by install()
+        # Set by install(): where flaskgen installs its template history (a git bundle), the
+        # version `flaskgen new` renders from it, and a checkout of that version.
+        self.bundle = Path()
+        self.bundle_ref = ""
+        self.bundled = Path()
         self.env = self._environment()
         self._names = itertools.count(1)
 
@@ -140,6 +144,10 @@ class Bench:
             if key not in DROPPED_VARIABLES and not key.startswith(DROPPED_PREFIXES)
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
+        # flaskgen installs its template history under ~/.local/share: a home of the bench's own.
+        home = self.work / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env["HOME"] = str(home)
         # Commits in the template repository and the projects, the same for every user's setup.
         gitconfig = self.work / "gitconfig"
         gitconfig.write_text(
@@ -247,18 +255,25 @@ def install(bench: Bench, source: str) -> None:
         [bench.uv, "pip", "install", "-q", "--compile-bytecode", "--python", bench.python, source],
         timeout=900,
     )
-    found = bench.run(
-        [bench.python, "-c", "import flaskgen, pathlib; print(pathlib.Path(flaskgen.__file__).parent)"]
-    )
-    bench.bundled = Path(found.stdout.strip()) / "_template"
-    if not (bench.bundled / "copier.yml").is_file():
-        raise BenchError(f"the installed flaskgen has no bundled template at {bench.bundled}")
+    # The first `flaskgen new` installs the template history at ~/.local/share/flaskgen; Copier
+    # then renders from the same bundle, at the version flaskgen recorded.
+    first = bench.fresh_dir("install") / SLUG
+    bench.run([bench.flaskgen, "new", first, "--defaults", "--quiet"])
+    answers = (first / ".copier-answers.yml").read_text(encoding="utf-8")
+    bench.bundle_ref = re.search(r"(?m)^_commit: *'?([^'\n]+)'?$", answers).group(1)
+    bench.bundle = Path(bench.env["HOME"]) / ".local/share/flaskgen/template.bundle"
+    if not bench.bundle.is_file():
+        raise BenchError(f"flaskgen new installed no template history at {bench.bundle}")
+    bench.bundled = bench.work / "template-checkout"
+    bench.run(["git", "clone", "-q", bench.bundle, bench.bundled])
+    git(bench, bench.bundled, "checkout", "-q", bench.bundle_ref)
+    shutil.rmtree(first.parent)
 
 
 def make_template_repo(bench: Bench) -> Path:
     """A git copy of the bundled template with two releases: v1, and v2 that changes and adds files."""
     repo = bench.work / "template-repo"
-    shutil.copytree(bench.bundled, repo, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(bench.bundled, repo, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc"))
     git(bench, repo, "init", "-q")
     git(bench, repo, "add", "-A")
     git(bench, repo, "commit", "-q", "-m", "v1")
@@ -327,7 +342,7 @@ def bench_new(bench: Bench) -> Section:
 
     def copier_copy() -> float:
         where = bench.fresh_dir("copy")
-        elapsed = bench.timed([bench.copier, "copy", "--defaults", "--quiet", bench.bundled, where / SLUG])
+        elapsed = bench.timed([*copier_copy_command(bench), where / SLUG])
         shutil.rmtree(where)
         return elapsed
 
@@ -337,7 +352,11 @@ def bench_new(bench: Bench) -> Section:
     section.figures.update(flaskgen=flaskgen.median, copier=copier.median, ratio=ratio)
     section.rows += [
         Row("`flaskgen new DEST --defaults --quiet`", seconds(flaskgen.median), seconds(flaskgen.best)),
-        Row("`copier copy --defaults --quiet TEMPLATE DEST`", seconds(copier.median), seconds(copier.best)),
+        Row(
+            "`copier copy --defaults --quiet --vcs-ref REF BUNDLE DEST`",
+            seconds(copier.median),
+            seconds(copier.best),
+        ),
         Row(
             "flaskgen new / copier copy",
             times(flaskgen.median, copier.median),
@@ -348,9 +367,10 @@ def bench_new(bench: Bench) -> Section:
         ),
     ]
     section.notes.append(
-        "Both render the template installed with flaskgen into a new folder of the same name and "
-        "write the same files (checked before timing). flaskgen also reads copier.yml to check the "
-        "answers, renders into a staging folder and moves it into place."
+        "Both render the template history flaskgen installs (`~/.local/share/flaskgen/template.bundle`, "
+        "a git bundle: Copier clones it) at the same version into a new folder of the same name and "
+        "write the same files (checked before timing). flaskgen also refreshes the installed bundle, "
+        "reads copier.yml to check the answers, renders into a staging folder and moves it into place."
     )
     if bytecode:
         section.notes.append(
@@ -362,12 +382,17 @@ def bench_new(bench: Bench) -> Section:
     return section
 
 
+def copier_copy_command(bench: Bench) -> list[str | Path]:
+    """Plain Copier rendering what `flaskgen new` renders: the same bundle, the same version."""
+    return [bench.copier, "copy", "--defaults", "--quiet", "--vcs-ref", bench.bundle_ref, bench.bundle]
+
+
 def same_output(bench: Bench) -> list[str]:
     """Refuse to compare flaskgen with Copier unless both write the same project; its files."""
     ours = bench.fresh_dir("same-flaskgen") / SLUG
     theirs = bench.fresh_dir("same-copier") / SLUG
     bench.run([bench.flaskgen, "new", ours, "--defaults", "--quiet"])
-    bench.run([bench.copier, "copy", "--defaults", "--quiet", bench.bundled, theirs])
+    bench.run([*copier_copy_command(bench), theirs])
     a, b = files_of(ours), files_of(theirs)
     differ = sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
     if differ:
