@@ -78,6 +78,27 @@ def lint(args: list[str], cwd: Path) -> None:
     assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
 
 
+def lint_deploy_files(project: Path, target: str) -> None:
+    """Compose files, deploy scripts and Kubernetes manifests pass their linters."""
+    lint(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            *map(str, project.glob("compose*.yaml")),
+        ],
+        project,
+    )
+    scripts = [str(path) for path in project.glob("deploy/**/*.sh")]
+    if scripts:
+        lint([tool("shellcheck"), *scripts], project)
+    if target == "kubernetes":
+        lint(
+            [tool("kubernetes-validate"), "--strict", *map(str, project.glob("deploy/kubernetes/*.yaml"))],
+            project,
+        )
+
+
 # --- every target passes the linters -------------------------------------------------------
 
 
@@ -96,24 +117,8 @@ def test_github_target_passes_linters(projects: dict, target: str) -> None:
     lint(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"], project
     )
-    lint(
-        [
-            tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.compose-spec",
-            *map(str, project.glob("compose*.yaml")),
-        ],
-        project,
-    )
     lint([tool("hadolint"), "--failure-threshold", "warning", "Dockerfile"], project)
-    scripts = [str(path) for path in project.glob("deploy/**/*.sh")]
-    if scripts:
-        lint([tool("shellcheck"), *scripts], project)
-    if target == "kubernetes":
-        lint(
-            [tool("kubernetes-validate"), "--strict", *map(str, project.glob("deploy/kubernetes/*.yaml"))],
-            project,
-        )
+    lint_deploy_files(project, target)
 
     parsed = yaml.safe_load((project / workflow).read_text())
     deploy = parsed["jobs"].get("deploy")
@@ -441,23 +446,8 @@ def worker_command(project: Path, target: str) -> list[str]:
 def test_rabbitmq_worker_is_wired_into_the_target(tmp_path: Path, target: str) -> None:
     project = render(tmp_path / "shop", database="postgresql", deploy_target=target, use_rabbitmq=True)
     assert worker_command(project, target) == WORKER
-    lint(
-        [
-            tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.compose-spec",
-            *map(str, project.glob("compose*.yaml")),
-        ],
-        project,
-    )
-    scripts = [str(path) for path in project.glob("deploy/**/*.sh")]
-    if scripts:
-        lint([tool("shellcheck"), *scripts], project)
+    lint_deploy_files(project, target)
     if target == "kubernetes":
-        lint(
-            [tool("kubernetes-validate"), "--strict", *map(str, project.glob("deploy/kubernetes/*.yaml"))],
-            project,
-        )
         assert "worker-deployment.yaml" in (project / "deploy/kubernetes/deploy.sh").read_text()
     without = render(tmp_path / "plain" / "shop", database="postgresql", deploy_target=target)
     assert "consume" not in "".join(
