@@ -20,7 +20,7 @@ import pytest
 import yaml
 from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
-from support import ProjectVenv, render, require_server
+from support import ProjectVenv, render, require_server, skip_unless_required
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -223,7 +223,7 @@ def test_the_deploy_command_survives_the_broker_closing_its_connection(
     connection closed (what a broker restart or `rabbitmqctl close_connection` does)."""
     require_server("rabbitmq")
     if shutil.which("rabbitmqctl") is None or rabbitmqctl("list_connections", "pid").returncode != 0:
-        pytest.skip("rabbitmqctl cannot reach the broker here: close_connection is not available")
+        skip_unless_required("rabbitmqctl cannot reach the broker here: close_connection is not available")
     queue = f"flaskgen-{uuid.uuid4().hex[:10]}"
     env = venv.env(
         APP_ENV="development",

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from flaskgen.cli import app
-from support import REPO_ROOT, ProjectVenv, tool
+from support import REPO_ROOT, ProjectVenv, skip_unless_required, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 BUNDLE_SRC = "~/.local/share/flaskgen/template.bundle"
@@ -188,7 +188,9 @@ def real_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_git = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
     previous = git(clone, "log", "--format=%H", "--fixed-strings", f"--grep={PREVIOUS_RELEASE_SUBJECT}")
     if not previous.split():
-        pytest.skip(f"no commit '{PREVIOUS_RELEASE_SUBJECT} ...' in this clone (shallow?) to tag v0.1.0")
+        skip_unless_required(
+            f"no commit '{PREVIOUS_RELEASE_SUBJECT} ...' in this clone (shallow?) to tag v0.1.0"
+        )
     for name in WORKING_TREE:
         target = clone / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
