@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,21 @@ KEPT = "refs/heads/kept/"  # earlier heads that are no ancestor of HEAD (clones 
 _HEADERS = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 
 
+def release_tags(tags: Iterable[str]) -> list[str]:
+    """The tags that name releases (PEP 440, no pre-releases), newest first: what Copier picks from."""
+    from packaging.version import InvalidVersion, Version
+
+    found = []
+    for tag in tags:
+        try:
+            version = Version(tag)
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease:
+            found.append((version, tag))
+    return [tag for _, tag in sorted(found, reverse=True)]
+
+
 @dataclass(frozen=True)
 class Refs:
     """The refs of a template history: HEAD's commit, tags (name -> object id), kept heads."""
@@ -44,17 +59,7 @@ class Refs:
 
     def releases(self) -> list[str]:
         """Release tags (PEP 440, no pre-releases), newest first."""
-        from packaging.version import InvalidVersion, Version
-
-        found = []
-        for tag in self.tags:
-            try:
-                version = Version(tag)
-            except InvalidVersion:
-                continue
-            if not version.is_prerelease:
-                found.append((version, tag))
-        return [tag for _, tag in sorted(found, reverse=True)]
+        return release_tags(self.tags)
 
     def default_ref(self) -> str:
         """What `flaskgen new` renders: the latest release, or HEAD's commit if none."""

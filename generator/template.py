@@ -176,17 +176,10 @@ def _check_ref(root: Path, spec: str, vcs_ref: str) -> None:
 
 def _latest_tag(root: Path) -> str | None:
     """The tag Copier renders when no --vcs-ref is given: the highest PEP 440 release."""
-    from packaging.version import InvalidVersion, Version
+    from . import bundle
 
-    releases = []
-    for tag in _git(root, "tag", "--list").stdout.split():
-        try:
-            version = Version(tag)
-        except InvalidVersion:
-            continue
-        if not version.is_prerelease:
-            releases.append((version, tag))
-    return max(releases)[1] if releases else None
+    releases = bundle.release_tags(_git(root, "tag", "--list").stdout.split())
+    return releases[0] if releases else None
 
 
 def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:

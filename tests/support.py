@@ -43,6 +43,18 @@ def render(dest: Path, **answers: Any) -> Path:
     return dest
 
 
+def assert_one_line_error(result, exit_code: int, *phrases: str) -> str:
+    """A CliRunner result that failed with exactly one `flaskgen: error:` line holding `phrases`."""
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("flaskgen: error: "), lines[0]
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
+    return lines[0]
+
+
 def tool(name: str) -> str:
     """A command installed beside this Python (the test extras), else from PATH.
 

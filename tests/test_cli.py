@@ -18,6 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
+from support import assert_one_line_error
 
 # flaskgen installs its template history in ~/.local/share/flaskgen/: in a temporary HOME here.
 pytestmark = pytest.mark.usefixtures("isolated_home")
@@ -126,17 +127,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
 
 def answers_of(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-
-
-def assert_one_line_error(result, exit_code: int, *phrases: str) -> str:
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("flaskgen: error: "), lines[0]
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
-    return lines[0]
 
 
 def bundled_questions() -> dict[str, dict]:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from support import REPO_ROOT, ProjectVenv
+from support import REPO_ROOT, ProjectVenv, skip_unless_required
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
@@ -608,7 +608,7 @@ def test_debug_gives_the_full_traceback(tmp_path: Path, option: list[str], env: 
 def installed_flaskgen() -> str:
     command = Path(sys.executable).parent / "flaskgen"
     if not command.exists():
-        pytest.skip(f"no flaskgen command beside {sys.executable}: install flaskgen into this venv")
+        skip_unless_required(f"no flaskgen command beside {sys.executable}: install flaskgen into this venv")
     return str(command)
 
 

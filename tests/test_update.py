@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from flaskgen.cli import app
-from support import REPO_ROOT, ProjectVenv, skip_unless_required, tool
+from support import REPO_ROOT, ProjectVenv, assert_one_line_error, skip_unless_required, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 BUNDLE_SRC = "~/.local/share/flaskgen/template.bundle"
@@ -126,17 +126,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
         for path in sorted(root.rglob("*"))
         if ".git" not in path.relative_to(root).parts[:1]
     }
-
-
-def assert_one_line_error(result, exit_code: int, *phrases: str) -> str:
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("flaskgen: error: "), lines[0]
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
-    return lines[0]
 
 
 def output_section(output: str, heading: str) -> list[str]:
