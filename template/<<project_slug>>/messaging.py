@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pika
 from flask import Flask, current_app
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 
 # Quorum queues are replicated and durable. A message that keeps coming back (e.g. its worker is
@@ -30,6 +31,9 @@ from pika.exceptions import AMQPError
 DELIVERY_LIMIT = 20
 # A broker short of memory or disk blocks publishers: fail the publish instead of hanging.
 BLOCKED_CONNECTION_TIMEOUT_SECONDS = 30
+# A broker that stops answering is noticed after two missed heartbeats (RabbitMQ's own default is
+# 60 s); the worker then reconnects with backoff.
+HEARTBEAT_SECONDS = 15
 PUBLISHER_EXTENSION = "rabbitmq_publisher"
 
 
@@ -40,8 +44,11 @@ class PublishError(Exception):
 def connection_parameters(url: str, connection_name: str) -> pika.URLParameters:
     """Parameters from RABBITMQ_URL; its query string (e.g. `?heartbeat=30`) takes precedence."""
     parameters = pika.URLParameters(url)
-    if "blocked_connection_timeout" not in parse_qs(urlsplit(url).query):
+    query = parse_qs(urlsplit(url).query)
+    if "blocked_connection_timeout" not in query:
         parameters.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT_SECONDS
+    if "heartbeat" not in query:
+        parameters.heartbeat = HEARTBEAT_SECONDS
     # Shown by `rabbitmqctl list_connections client_properties` and the management UI.
     parameters.client_properties = {"connection_name": connection_name}
     return parameters
@@ -91,7 +98,7 @@ class Publisher:
                 channel = self._open_channel() or self._connect()
                 # mandatory: a message that no queue takes comes back as an error, not dropped.
                 channel.basic_publish("", self.queue, body, properties, mandatory=True)
-            except (AMQPError, OSError) as exc:
+            except (AMQPError, AMQPConnectorException, OSError) as exc:
                 self.close()
                 if not retry_on_new_connection:
                     detail = f"{exc.__class__.__name__}: {exc}"

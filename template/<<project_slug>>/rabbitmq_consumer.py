@@ -34,6 +34,7 @@ import click
 import pika
 from flask import Flask, current_app
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import (
     AMQPError,
     AuthenticationError,
@@ -91,7 +92,7 @@ def handle_message(body: bytes, properties: BasicProperties) -> Outcome:
         return Outcome.DEAD_LETTER
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         log.error("message %s (%s) is not JSON (%s): dead-lettered", message_id, message_type, exc)
         return Outcome.DEAD_LETTER
     try:
@@ -127,10 +128,12 @@ def already_processed(message_id: str) -> bool:
 
 def is_fatal(error: AMQPError) -> bool:
     """Errors that reconnecting cannot cure: bad credentials, permissions, channel errors."""
-    if isinstance(
-        error, AuthenticationError | ProbableAuthenticationError | ProbableAccessDeniedError
-    ):
+    if isinstance(error, AuthenticationError):
         return True
+    if isinstance(error, ProbableAuthenticationError | ProbableAccessDeniedError):
+        # pika's guess from the stage where the connection ended: a refusal carries its reply
+        # code; without one it was a broker restarting or a network failing mid-handshake.
+        return any(f"({code})" in str(error) for code in REFUSED_REPLY_CODES)
     if isinstance(error, ConnectionClosedByBroker):
         return error.reply_code in REFUSED_REPLY_CODES  # 320 (broker shutting down) is not
     return isinstance(error, ChannelClosedByBroker)
@@ -175,7 +178,8 @@ class Consumer:
         while not self.stopping:
             try:
                 self.consume()
-            except (AMQPError, OSError) as exc:
+            # AMQPConnectorException: a broker that accepts TCP but never completes the handshake.
+            except (AMQPError, AMQPConnectorException, OSError) as exc:
                 if isinstance(exc, AMQPError) and is_fatal(exc):
                     raise ConsumerError(f"RabbitMQ refused the worker: {describe(exc)}") from exc
                 delay = backoff_delay(self.failures)
