@@ -75,7 +75,7 @@ def database_unavailable(error: Exception) -> tuple[dict[str, object], int, dict
     reason = error.orig if isinstance(error, DBAPIError) else error
     first_line = (str(reason).strip().splitlines() or [reason.__class__.__name__])[0]
     current_app.logger.warning("database unavailable: %s", first_line)
-    body = {
+    body: dict[str, object] = {
         "error": {
             "code": 503,
             "name": "Service Unavailable",

@@ -208,7 +208,7 @@ class Consumer:
                 published = self.publish_outbox(outbox_channel)
                 # A full batch: more may be waiting, so only look at the deliveries in between.
                 busy = published == OUTBOX_BATCH
-                connection.process_data_events(time_limit=0 if busy else POLL_SECONDS)
+                connection.process_data_events(time_limit=0.0 if busy else POLL_SECONDS)
                 if not channel.consumer_tags:
                     raise ConsumerCancelled("the broker cancelled the consumer")
             # Closing the channel returns its unacked messages to the queue.
