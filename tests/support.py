@@ -127,11 +127,11 @@ def requirements_key(project: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def create_venv(project: Path, where: Path) -> ProjectVenv:
+def create_venv(project: Path, where: Path, python: str = sys.executable) -> ProjectVenv:
     """Install the project's requirements-dev.txt into a new venv with uv (seconds, cached)."""
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(where)], check=True, env=env)
+    subprocess.run([uv, "venv", "-q", "--python", python, str(where)], check=True, env=env)
     subprocess.run(
         [
             uv,
@@ -201,3 +201,15 @@ def serving(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def interpreter(version: str) -> str | None:
+    """This machine's Python `version` ("3.12"): the running one, a pyenv install, or one on PATH
+    (never a pyenv shim, which answers for whichever version a folder selects)."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True):
+        return str(candidate)
+    found = shutil.which(f"python{version}")
+    return found if found and "shims" not in Path(found).parts else None
