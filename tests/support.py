@@ -1,4 +1,5 @@
-"""Helpers for flaskgen's tests: render the template, install projects, reach the servers."""
+"""Helpers for flaskgen's tests: render the template, install projects, reach the servers,
+make template histories and git projects, and prove that a refusal left the file system as it was."""
 
 from __future__ import annotations
 
@@ -7,21 +8,33 @@ import hashlib
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from typer.testing import CliRunner
+
+from flaskgen.cli import app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # .ci/run sets this: a test that needs a server fails instead of skipping when it is unreachable.
 REQUIRE_SERVICES = os.environ.get("FLASKGEN_REQUIRE_SERVICES") == "1"
+
+# The template's questions and computed answers, as the tests read them.
+TEMPLATE_CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+DEPLOY_TARGETS = ["docker-ssh", "compose", "kubernetes", "fly", "render", "heroku", "none"]
+# The RabbitMQ worker's process, as every deploy target runs it (project_slug "shop").
+WORKER_COMMAND = ["flask", "--app", "shop", "consume"]
 
 SERVERS = {
     "postgresql": ("127.0.0.1", 5432),
@@ -120,6 +133,10 @@ class ProjectVenv:
         return result
 
 
+# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same requirements.
+VenvFor = Callable[[Path], ProjectVenv]
+
+
 def requirements_key(project: Path) -> str:
     digest = hashlib.sha256()
     for name in ("requirements.txt", "requirements-dev.txt"):
@@ -201,3 +218,181 @@ def serving(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def bundled_questions() -> dict[str, dict]:
+    """The bundled template's user-facing questions, in the long form."""
+    return {
+        name: spec if isinstance(spec, dict) else {"default": spec}
+        for name, spec in TEMPLATE_CONFIG.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
+
+
+# --- template histories and generated projects in git (update, check) ---------------------
+
+# A tiny template with two releases: pins update's mechanics down without the real template.
+TINY_V1 = {
+    "copier.yml": """\
+_subdirectory: template
+_answers_file: .copier-answers.yml
+name:
+  type: str
+  default: app
+flavour:
+  type: str
+  choices: [vanilla, chocolate]
+  default: vanilla
+""",
+    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+    "template/README.md.jinja": "# {{ name }}\n\nintro\n\nmiddle\n\nend\n",
+    "template/config.txt": "a=1\nb=2\n",
+    "template/notes.txt": "notes, dropped in v2\n",
+    "template/unused.txt": "dropped in v2 too\n",
+    "template/{% if flavour == 'chocolate' %}chocolate.txt{% endif %}.jinja": "cocoa\n",
+}
+TINY_V2 = {
+    **TINY_V1,
+    "template/README.md.jinja": "# {{ name }}\n\nintro, improved in v2\n\nmiddle\n\nend\n",
+    "template/config.txt": "a=1\nb=2\nc=3\n",
+    "template/added.txt": "new in v2\n",
+    "template/notes.txt": None,
+    "template/unused.txt": None,
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git -C repo ARGS...`'s output; commits as Test unless the environment names someone."""
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    return subprocess.run(
+        ["git", "-C", str(repo), *identity, *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def write_files(root: Path, files: dict[str, str | None]) -> None:
+    """Write each file of `files` under root; a None content deletes the file."""
+    for name, text in files.items():
+        path = root / name
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+
+def make_template(root: Path, *versions: tuple[str, dict[str, str | None]]) -> Path:
+    """A git template with one commit and tag per (tag, files) version."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q")
+    for tag, files in versions:
+        write_files(root, files)
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", f"template {tag}")
+        git(root, "tag", tag)
+    return root
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def new_project(runner: CliRunner, dest: Path, *args: str) -> Path:
+    """`flaskgen new DEST --defaults ARGS...`, then the user's first commit."""
+    result = runner.invoke(app, ["new", str(dest), "--defaults", "-q", *args])
+    assert result.exit_code == 0, result.output
+    git(dest, "init", "-q")
+    commit_all(dest, "generated")
+    return dest
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def status(repo: Path) -> str:
+    return git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored")
+
+
+def snapshot(root: Path, leave_out: str = ".git") -> dict[str, bytes | None]:
+    """Every path under root with its content, to prove a failure wrote nothing; the top-level
+    folder `leave_out` is not looked into (a project's .git, or a cache the test points at)."""
+    return {
+        str(path.relative_to(root)): path.read_bytes() if path.is_file() else None
+        for path in sorted(root.rglob("*"))
+        if path.relative_to(root).parts[0] != leave_out
+    }
+
+
+def output_section(output: str, heading: str) -> list[str]:
+    """The indented lines listed under a heading of the update summary."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    section = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        section.append(line.strip())
+    return section
+
+
+# --- refusals of `flaskgen new`: one exact line, and nothing changed ----------------------
+
+State = dict[str, tuple[int, int, int, bytes | str | None]]
+
+
+def tree(root: Path) -> State:
+    """Every path under root, root included: type, mode, mtime and content (or link target)."""
+    paths = [root]
+    for directory, dirs, files in os.walk(root):  # symbolic links are listed, not followed
+        paths += [Path(directory, name) for name in dirs + files]
+    return {path.relative_to(root).as_posix(): _entry(path) for path in sorted(paths)}
+
+
+def _entry(path: Path) -> tuple[int, int, int, bytes | str | None]:
+    info = path.lstat()
+    content: bytes | str | None = None
+    if stat.S_ISLNK(info.st_mode):
+        content = os.readlink(path)
+    elif stat.S_ISREG(info.st_mode):
+        try:
+            content = path.read_bytes()
+        except PermissionError:
+            content = "<unreadable>"
+    return stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), info.st_mtime_ns, content
+
+
+@contextlib.contextmanager
+def untouched(root: Path) -> Iterator[None]:
+    """Assert that nothing under root changed, down to directory mtimes."""
+    before = tree(root)
+    yield
+    after = tree(root)
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))
+
+
+def assert_refused(result, message: str, exit_code: int = 2) -> None:
+    """Exactly `flaskgen: error: <message>` on stderr, nothing on stdout, no traceback."""
+    assert "Traceback" not in result.output
+    assert result.stderr == f"flaskgen: error: {message}\n", result.output
+    assert result.stdout == ""
+    assert result.exit_code == exit_code, result.output
+
+
+def permissions_enforced() -> bool:
+    """False where a read-only folder can still be written to, as root can."""
+    with tempfile.TemporaryDirectory() as scratch:
+        locked = Path(scratch, "locked")
+        locked.mkdir(mode=0o555)
+        try:
+            (locked / "probe").touch()
+        except PermissionError:
+            return True
+        finally:
+            locked.chmod(0o755)
+        return False
+
+
+needs_permissions = pytest.mark.skipif(
+    not permissions_enforced(), reason="root ignores permissions; requires a non-root user"
+)
