@@ -13,15 +13,22 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # .ci/run sets this: a test that needs a server fails instead of skipping when it is unreachable.
 REQUIRE_SERVICES = os.environ.get("FLASKGEN_REQUIRE_SERVICES") == "1"
+
+# The template's questions and computed answers, as the tests read them.
+TEMPLATE_CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+DEPLOY_TARGETS = ["docker-ssh", "compose", "kubernetes", "fly", "render", "heroku", "none"]
+# The RabbitMQ worker's process, as every deploy target runs it (project_slug "shop").
+WORKER_COMMAND = ["flask", "--app", "shop", "consume"]
 
 SERVERS = {
     "postgresql": ("127.0.0.1", 5432),
@@ -120,6 +127,10 @@ class ProjectVenv:
         return result
 
 
+# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same requirements.
+VenvFor = Callable[[Path], ProjectVenv]
+
+
 def requirements_key(project: Path) -> str:
     digest = hashlib.sha256()
     for name in ("requirements.txt", "requirements-dev.txt"):
@@ -201,6 +212,15 @@ def serving(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def bundled_questions() -> dict[str, dict]:
+    """The bundled template's user-facing questions, in the long form."""
+    return {
+        name: spec if isinstance(spec, dict) else {"default": spec}
+        for name, spec in TEMPLATE_CONFIG.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
 
 
 def interpreter(version: str) -> str | None:

@@ -24,23 +24,10 @@ import pytest
 
 import answer_matrix
 from support import ProjectVenv, create_venv, interpreter, require_server, requirements_key, tool
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 COMBINATIONS = answer_matrix.combinations()
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-# Admin URL (SQLAlchemy form, to create and drop databases) and the URL the project is given.
-SERVER_URLS = {
-    "postgresql": (
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-        "postgresql://postgres@127.0.0.1:5432/{}",
-    ),
-    "mysql": ("mysql+pymysql://root@127.0.0.1:3306/mysql", "mysql://root@127.0.0.1:3306/{}"),
-}
-ADMIN_SCRIPT = (
-    "import sys\nfrom sqlalchemy import create_engine, text\n"
-    "with create_engine(sys.argv[1], isolation_level='AUTOCOMMIT').connect() as c:\n"
-    "    [c.execute(text(s)) for s in sys.argv[2:]]\n"
-)
-
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.mysql, pytest.mark.rabbitmq]
 
 
@@ -75,7 +62,7 @@ class Combination:
             return f"sqlite:///{self.workdir / name}.db"
         admin, url = SERVER_URLS[database]
         self.run("create a database", ["python", "-c", ADMIN_SCRIPT, admin, f"CREATE DATABASE {name}"])
-        return url.format(name)
+        return url.format(name=name)
 
 
 class Venvs:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 from support import ProjectVenv, render, require_server, skip_unless_required
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 VenvFor = Callable[[Path], ProjectVenv]
 
