@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from histories import commit_all, git, new_project
-from support import REPO_ROOT, create_venv
+from support import REPO_ROOT, create_venv, render, tool
 from test_update_real_template import tag_next_release
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -314,3 +314,36 @@ def test_the_job_pins_the_flaskgen_that_ships_the_template() -> None:
         if line and not line.startswith("#")
     ]
     assert pins == [f"flaskgen=={version}"]
+
+
+def test_generated_job_files_pass_zizmor_and_their_schemas(tmp_path: Path) -> None:
+    """Least privilege: nothing at the workflow level, writes only in the job that pushes."""
+    github_project = render(tmp_path / "gh" / "billing")
+    workflow = ".github/workflows/template-update.yml"
+    zizmor = subprocess.run(
+        [tool("zizmor"), "--offline", "--min-severity", "low", workflow],
+        cwd=github_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    schema = [tool("check-jsonschema"), "--builtin-schema"]
+    subprocess.run([*schema, "vendor.github-workflows", workflow], cwd=github_project, check=True)
+    parsed = yaml.safe_load((github_project / workflow).read_text())
+    assert parsed["permissions"] == {}
+    assert parsed["jobs"]["conflicts"]["permissions"] == {"contents": "read"}
+    assert parsed["jobs"]["update"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    dependabot = yaml.safe_load((github_project / ".github" / "dependabot.yml").read_text())
+    (pinned,) = [entry for entry in dependabot["updates"] if entry["directory"] == "/ci"]
+    assert pinned["cooldown"]["default-days"] >= 7
+
+    gitlab_project = render(tmp_path / "gl" / "billing", ci="gitlab")
+    for name in (".gitlab-ci.yml", ".gitlab/template-update.yml"):
+        subprocess.run([*schema, "vendor.gitlab-ci", name], cwd=gitlab_project, check=True)
+    assert yaml.safe_load((gitlab_project / ".gitlab-ci.yml").read_text())["include"] == [
+        {"local": ".gitlab/template-update.yml"}
+    ]
+    without = render(tmp_path / "off" / "billing", ci="gitlab", template_updates=False)
+    assert "include" not in yaml.safe_load((without / ".gitlab-ci.yml").read_text())
+    assert not (without / "ci").exists() and not (without / ".gitlab").exists()
