@@ -247,3 +247,18 @@ def deploy_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str,
             dest = tmp_path_factory.mktemp(f"{target}-{ci}") / "shop"
             rendered[target, ci] = render(dest, database="postgresql", deploy_target=target, ci=ci)
     return rendered
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The answer matrix's combinations and their verdicts, at the end of the run."""
+    verdicts = {
+        report.nodeid.partition("[")[2].rstrip("]"): outcome
+        for outcome in ("passed", "failed", "skipped")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "call") in ("call", "setup")
+        and "test_combination_installs_lints_migrates_and_passes_its_tests[" in report.nodeid
+    }
+    if verdicts:
+        terminalreporter.section(f"answer matrix: {len(verdicts)} combinations")
+        for combination, outcome in verdicts.items():
+            terminalreporter.line(f"{outcome:8} {combination}")
