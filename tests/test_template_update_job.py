@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from histories import commit_all, git, new_project
-from support import REPO_ROOT, create_venv, render, tool
+from support import REPO_ROOT, Render, create_venv, tool
 from test_update_real_template import tag_next_release
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -316,7 +316,7 @@ def test_the_job_pins_the_flaskgen_that_ships_the_template() -> None:
     assert pins == [f"flaskgen=={version}"]
 
 
-def test_generated_job_files_pass_zizmor_and_their_schemas(tmp_path: Path) -> None:
+def test_generated_job_files_pass_zizmor_and_their_schemas(render: Render, tmp_path: Path) -> None:
     """Least privilege: nothing at the workflow level, writes only in the job that pushes."""
     github_project = render(tmp_path / "gh" / "billing")
     workflow = ".github/workflows/template-update.yml"
