@@ -41,7 +41,7 @@ def measure_new(ws: Workspace, plan: timing.Plan) -> Section:
         ratio_row(results, NEW, COPY, "flaskgen new / copier copy", "≤ 1.10x", "new"),
     ]
     section.notes += [
-        f"pyperf: {results.counts(NEW)} for each command, the two alternating by round.",
+        f"pyperf, for each command: {results.counts(NEW)}; the two alternate by round.",
         "Both render the template history flaskgen installs (`~/.local/share/flaskgen/template.bundle`, "
         "a git bundle: Copier clones it) at the same version into a new folder of the same name and "
         "write the same files (checked before timing). flaskgen also refreshes the installed bundle, "
@@ -74,7 +74,7 @@ def measure_startup(ws: Workspace, plan: timing.Plan) -> Section:
         timed_row(results, "import copier", "`python -c 'import copier'`"),
         timed_row(results, "copier --help", "`copier --help` (for comparison)"),
     ]
-    section.notes.append(f"pyperf: {results.counts('flaskgen --help')} for each command.")
+    section.notes.append(f"pyperf, for each command: {results.counts('flaskgen --help')}.")
     return section
 
 

@@ -1,7 +1,7 @@
 """flaskgen's benchmarks: its cost over raw Copier, start-up, update, check, and the generated app.
 
-    python bench/run.py            # about 6 minutes; writes bench/RESULTS.md
-    python bench/run.py --quick    # fewer pyperf processes and values, about 3 minutes
+    python bench/run.py            # about 8 minutes on a quiet machine; writes bench/RESULTS.md
+    python bench/run.py --quick    # fewer pyperf processes and values, about 4 minutes
 
 flaskgen is installed from this checkout (or --source) into a new venv under /tmp, not
 editable and with bytecode compiled, as a user's `pip install` leaves it. pyperf times every

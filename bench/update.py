@@ -41,7 +41,7 @@ def measure_update(ws: Workspace, plan: timing.Plan) -> Section:
             missing("flaskgen update / copier update", UNAVAILABLE, "≤ 1.10x"),
         ]
     section.notes += [
-        f"pyperf: {results.counts(COPIER_UPDATE)} for each command, the two alternating by round.",
+        f"pyperf, for each command: {results.counts(COPIER_UPDATE)}; the two alternate by round.",
         "The project was generated from tag v1 of a git copy of the template, committed, and "
         "edited by its user (a line in README.md, a file of their own). v2 changes README.md and "
         "gunicorn.conf.py and adds a file. Each run starts from the committed v1 state "
@@ -86,7 +86,7 @@ def measure_check(ws: Workspace, plan: timing.Plan) -> Section:
             copier,
         ]
     section.notes += [
-        f"pyperf: {results.counts(COPIER_CHECK)} for each command. `flaskgen check` must exit 1 "
+        f"pyperf, for each command: {results.counts(COPIER_CHECK)}. `flaskgen check` must exit 1 "
         "(a project is behind) on every run.",
         f"The {n} projects are copies of one git project generated from v1 of the template "
         "repository that also has v2, so each is behind.",
