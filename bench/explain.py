@@ -52,7 +52,8 @@ def explain(key: str, section: Section) -> str:
         return (
             f"The generated app served {f['healthz_ratio']:.2f} of the bare app's requests per "
             f"second on /healthz and {f['healthz_cpu_ratio']:.2f} of its requests per server "
-            f"CPU-second. In-process it takes {f['healthz_generated_us']:.0f} µs a request against "
+            "CPU-second. In-process (the fastest values) it takes "
+            f"{f['healthz_generated_us']:.0f} µs a request against "
             f"{f['healthz_bare_us']:.0f} µs. The difference is Flask's cookie session, which "
             f"SECRET_KEY switches on ({session:.0f} µs here: the bare app with a key takes "
             f"{f['keyed_us']:.0f} µs; every request builds an itsdangerous serializer and looks "
@@ -67,7 +68,8 @@ def explain(key: str, section: Section) -> str:
         return (
             f"The generated app served {f['users_ratio']:.2f} of the bare app's requests per second "
             f"on GET /api/users and {f['users_cpu_ratio']:.2f} of its requests per server "
-            f"CPU-second. In-process it takes {f['users_generated_us']:.0f} µs a request against "
+            "CPU-second. In-process (the fastest values) it takes "
+            f"{f['users_generated_us']:.0f} µs a request against "
             f"{f['users_bare_us']:.0f} µs: the bare app returns the JSON from memory, the "
             "generated one reads the database through SQLAlchemy's ORM on every request, which "
             "is what the endpoint is for. cProfile splits that time into the session around any "

@@ -23,6 +23,7 @@ class Row:
     target: str = ""
     met: bool | None = None  # None: no target, or nothing measured
     key: str = ""  # names the explanation RESULTS.md gives when the target is missed
+    best_met: bool | None = None  # whether the best run meets the target
 
 
 @dataclass
@@ -107,16 +108,17 @@ def timed_row(
 ) -> Row:
     """A row of a time: median, best and spread; the target is met when the median ≤ `limit`."""
     median = results.median(name)
-    met = median <= limit if target else None
-    return Row(label, seconds(median), seconds(results.best(name)), results.spread(name), target, met, key)
+    best = results.best(name)
+    met, best_met = (median <= limit, best <= limit) if target else (None, None)
+    return Row(label, seconds(median), seconds(best), results.spread(name), target, met, key, best_met)
 
 
 def ratio_row(results: Results, a: str, b: str, label: str, target: str = "", key: str = "") -> Row:
     """a / b on the medians and on the best runs; a target `≤ 1.10x` is met at the precision shown."""
-    ratio = results.median(a) / results.median(b)
-    met = round(ratio, 2) <= float(target.strip("≤ x")) if target else None
-    best = times(results.best(a), results.best(b))
-    return Row(label, times(results.median(a), results.median(b)), best, "", target, met, key)
+    ratio, best = results.median(a) / results.median(b), results.best(a) / results.best(b)
+    limit = float(target.strip("≤ x")) if target else 0
+    met, best_met = (round(ratio, 2) <= limit, round(best, 2) <= limit) if target else (None, None)
+    return Row(label, f"{ratio:.2f}x", f"{best:.2f}x", "", target, met, key, best_met)
 
 
 def missing(label: str, why: str, target: str = "") -> Row:
@@ -161,9 +163,15 @@ def render(
     lines += ["## Targets missed", ""]
     if missed:
         for row, section in missed:
-            lines.append(
-                f"- **{row.label}** ({row.median}, target {row.target}): {explain(row.key, section)}"
+            # On a busy machine a median can miss while the code still can meet the target.
+            best = (
+                f" The best run ({row.best}) meets it, so on a busier run than usual the miss may be "
+                "the machine's as much as the code's."
+                if row.best_met
+                else ""
             )
+            why = explain(row.key, section)
+            lines.append(f"- **{row.label}** ({row.median}, target {row.target}):{best} {why}")
     else:
         lines.append("None on this run: every measured figure met its target.")
     lines.append("")

@@ -193,18 +193,21 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
         best = {name: results.best(inprocess.name(name, path)) * 1e6 for name in ("generated", "bare")}
         f[f"{key}_ratio"] = ratio
         f[f"{key}_cpu_ratio"] = results.median(cpu("bare")) / results.median(cpu("generated"))
-        f[f"{key}_generated_us"], f[f"{key}_bare_us"] = app["generated"], app["bare"]
+        # The explanations quote the fastest values: other processes only ever add time.
+        f[f"{key}_generated_us"], f[f"{key}_bare_us"] = best["generated"], best["bare"]
+        best_ratio = results.best(wall("bare")) / results.best(wall("generated"))
         section.rows += [
             rps("generated", f"generated app, GET {path}"),
             rps("bare", f"bare app, same gunicorn.conf.py, GET {path}"),
             Row(
                 f"generated / bare, GET {path}",
                 f"{ratio:.2f}",
-                f"{results.best(wall('bare')) / results.best(wall('generated')):.2f}",
+                f"{best_ratio:.2f}",
                 "",
                 "≥ 0.85",
                 round(ratio, 2) >= 0.85,
                 key,
+                round(best_ratio, 2) >= 0.85,
             ),
             Row(
                 f"generated / bare, requests per server CPU-second, GET {path}",
@@ -219,12 +222,12 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
         ]
         if key == "healthz":
             keyed = inprocess.name("keyed", "/healthz")
-            f["keyed_us"] = results.median(keyed) * 1e6
+            f["keyed_us"] = results.best(keyed) * 1e6
             section.rows.append(
                 Row(
                     "bare app with a SECRET_KEY (so a cookie session), in-process, GET /healthz",
+                    f"{results.median(keyed) * 1e6:.0f} µs",
                     f"{f['keyed_us']:.0f} µs",
-                    f"{results.best(keyed) * 1e6:.0f} µs",
                 )
             )
         runs = [run for name in SERVERS for run in results.benchmarks[wall(name)].get_runs()]
