@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-import pytest
+import pyperf
 
-pyperf = pytest.importorskip("pyperf", reason="pyperf is in the bench extra: pip install -e '.[bench]'")
-
-from bench import report  # noqa: E402
-from bench.explain import explain  # noqa: E402
+from bench import report
+from bench.explain import explain
 
 
 def write_suite(path: Path, values: dict[str, list[list[float]]]) -> Path:
