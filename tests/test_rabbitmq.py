@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
-from support import ProjectVenv, render, require_server, skip_unless_required
+from support import ProjectVenv, Render, require_server, skip_unless_required
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -56,7 +56,7 @@ def compiled_venv(venv_for: VenvFor, project: Path) -> ProjectVenv:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered with use_rabbitmq=True (SQLite); tests must not change it."""
     return render(tmp_path_factory.mktemp("rabbitmq") / SLUG, use_rabbitmq=True)
 
@@ -175,7 +175,7 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
     [pytest.param("postgresql", marks=pytest.mark.postgres), pytest.param("mysql", marks=pytest.mark.mysql)],
 )
 def test_generated_suite_passes_on_a_database_server_with_the_broker(
-    tmp_path: Path, venv_for: VenvFor, database: str
+    render: Render, tmp_path: Path, venv_for: VenvFor, database: str
 ) -> None:
     """Every generated test at once, the database outages and the broker's included."""
     require_server("rabbitmq")
