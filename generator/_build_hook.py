@@ -64,7 +64,7 @@ class FlaskgenBuildHook(BuildHookInterface):
             return
         refs = bundle_module.read_refs(bundle)
         config = Path(self._tmp, "copier.yml")
-        config.write_text(bundle_module.read_config(bundle, refs.default_ref()), encoding="utf-8")
+        config.write_text(bundle_module.read_config(bundle, refs.current_ref()), encoding="utf-8")
         build_data["force_include"][str(bundle)] = "flaskgen/_template/template.bundle"
         build_data["force_include"][str(config)] = "flaskgen/_template/copier.yml"
 

@@ -10,8 +10,10 @@ flaskgen's template install the bundle there from the running flaskgen first, so
 - `FLASKGEN_TEMPLATE_REPO=/path/to/repo` bundles another checkout (tests, template forks).
 
 Refreshing never drops a version: tags and heads that the installed bundle holds and the
-new history lacks are carried over. Versions are the release tags `vX.Y.Z`; a history
-without tags (a fresh clone, a dev checkout) renders HEAD and records its commit hash.
+new history lacks are carried over. Versions are the release tags `vX.Y.Z`: pushed tags, and
+the ones derived from pyproject.toml's version history where none was pushed (releases.py).
+flaskgen renders the commit it comes from (HEAD): a project records its release tag, or
+`vX.Y.Z-N-g<commit>` for a commit N commits after release X.Y.Z (a development checkout).
 """
 
 from __future__ import annotations
@@ -62,9 +64,21 @@ class Refs:
         return release_tags(self.tags)
 
     def default_ref(self) -> str:
-        """What `flaskgen new` renders: the latest release, or HEAD's commit if none."""
+        """The latest release, or HEAD's commit if none: what Copier picks in a git template."""
         releases = self.releases()
         return releases[0] if releases else self.head
+
+    def current_ref(self) -> str:
+        """What this flaskgen renders: HEAD, named by its release tag when it is a release.
+
+        A commit after the latest release (a development checkout) is HEAD's commit id, which
+        Copier records as `vX.Y.Z-N-g<commit>`.
+        """
+        return next((tag for tag in self.releases() if self.tags[tag] == self.head), self.head)
+
+    def commit_of(self, ref: str) -> str:
+        """The commit a tag names (derived tags exist only in bundles), else `ref` itself."""
+        return self.tags.get(ref, ref)
 
     def holds(self, other: Refs) -> bool:
         """True if every ref of `other` is here with the same value, and HEAD is the same."""
@@ -87,12 +101,12 @@ class Source:
         """copier.yml at `ref` (a tag or commit id), or None if this history lacks it."""
         if self.repo is not None:
             # HEAD, not its id: a shallow checkout's HEAD is bundled under another id.
-            rev = "HEAD" if ref == self.refs.head else ref
+            rev = "HEAD" if self.refs.commit_of(ref) == self.refs.head else self.refs.commit_of(ref)
             shown = _git("-C", str(self.repo), "show", f"{rev}:copier.yml", check=False)
             return shown.stdout if shown.returncode == 0 else None
         assert self.bundle is not None
         packaged = self.bundle.parent / "copier.yml"
-        if ref == self.refs.default_ref() and packaged.is_file():
+        if ref == self.refs.current_ref() and packaged.is_file():
             return packaged.read_text(encoding="utf-8")
         try:
             return read_config(self.bundle, ref)
@@ -189,6 +203,16 @@ def write_bundle(repo: Path, out: Path) -> Refs:
     return read_refs(out)
 
 
+@contextlib.contextmanager
+def history() -> Iterator[Path]:
+    """A git directory holding every version of the installed template history (a temporary
+    copy of ~/.local/share/flaskgen/template.bundle): for git commands that need commits."""
+    with tempfile.TemporaryDirectory(prefix="flaskgen-") as tmp:
+        git = _bare(Path(tmp, "repo.git"))
+        git("fetch", "-q", str(installed_path()), "+HEAD:refs/heads/main", "+refs/*:refs/*")
+        yield git.git_dir
+
+
 def read_config(bundle: Path, ref: str) -> str:
     """copier.yml of a bundle at `ref` (a tag or a commit id)."""
     with tempfile.TemporaryDirectory(prefix="flaskgen-") as tmp:
@@ -215,7 +239,7 @@ def _repo_refs(repo: Path) -> Refs:
     """HEAD and tags of a checkout; a shallow one yields a stand-in root commit (see below)."""
     if _is_shallow(repo):
         return Refs(head=_shallow_commit(repo, None))
-    shown = _git("-C", str(repo), "show-ref", "--head", "--tags", check=False)
+    shown = _git("-C", str(repo), "show-ref", "--head", "--tags", "--dereference", check=False)
     head = ""
     tags: dict[str, str] = {}
     for line in shown.stdout.splitlines():
@@ -223,10 +247,13 @@ def _repo_refs(repo: Path) -> Refs:
         if name == "HEAD":
             head = oid
         elif name.startswith("refs/tags/"):
-            tags[name.removeprefix("refs/tags/")] = oid
+            # An annotated tag's commit (its `^{}` line comes after the tag object's).
+            tags[name.removeprefix("refs/tags/").removesuffix("^{}")] = oid
     if not head:
         raise InputError(f"{repo} has no commit yet, so its template has no version. Commit it first")
-    return Refs(head=head, tags=tags)
+    from .releases import derived_tags
+
+    return Refs(head=head, tags={**derived_tags(repo, tags), **tags})
 
 
 def _rebuild(found: Source, target: Path, installed: Refs | None) -> None:
