@@ -84,12 +84,12 @@ def changed_files(project: Path, manifest: Manifest) -> dict[str, str]:
     """The template-owned files of `project` that differ from the pristine render: path ->
     modified or deleted. Files the user added are not the template's, so not listed."""
     changed: dict[str, str] = {}
-    for relative, (size, digest) in manifest.items():
+    for relative, (size, expected) in manifest.items():
         path = project / relative
         if size == -1:
             if not path.is_symlink():
                 changed[relative] = DELETED if not os.path.lexists(path) else MODIFIED
-            elif os.readlink(path) != digest:
+            elif os.readlink(path) != expected:
                 changed[relative] = MODIFIED
             continue
         try:
@@ -97,7 +97,7 @@ def changed_files(project: Path, manifest: Manifest) -> dict[str, str]:
         except OSError:
             changed[relative] = DELETED
             continue
-        if info.st_size != size or _digest(path) != digest:
+        if info.st_size != size or digest(path) != expected:
             changed[relative] = MODIFIED
     return changed
 
@@ -212,10 +212,10 @@ def _manifest(root: Path) -> Manifest:
             if path.is_symlink():
                 manifest[relative] = [-1, os.readlink(path)]
             else:
-                manifest[relative] = [path.stat().st_size, _digest(path)]
+                manifest[relative] = [path.stat().st_size, digest(path)]
     return manifest
 
 
-def _digest(path: Path) -> str:
+def digest(path: Path) -> str:
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -21,7 +21,6 @@ Since the tree must be clean, the last commit holds every file as it was: it is 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import project as project_module
+from . import update_report as report
 from .errors import FlaskgenError, InputError, from_copier, one_line
 from .project import ANSWERS_FILE, Recorded
 from .questions import Questionnaire, from_config, parse
@@ -115,13 +115,13 @@ def update(
     import copier  # here, not at the top: it takes ~0.4 s to import
 
     answers_before = project_module.raw_answers(recorded.path)
-    old_questions = _questions_at(recorded)
+    old_questions = report.questions_at(recorded)
     backup = Path(tempfile.mkdtemp(prefix="flaskgen-update-"))
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
             _keeping_dropped_changes(target.top, backup) as kept,
-            _noticing_deleted_changes(target.top) as not_restored,
+            report.noticing_deleted_files(target.top) as deleted,
         ):
             warnings.simplefilter("always")
             try:
@@ -157,7 +157,9 @@ def update(
     finally:
         shutil.rmtree(backup, ignore_errors=True)
     asked = {q.name for q in questionnaire.questions} if questionnaire is not None else set()
-    kept_answers, dropped_answers = _keep_unasked_answers(recorded.path, answers_before, asked, old_questions)
+    kept_answers, dropped_answers = report.keep_unasked_answers(
+        recorded.path, answers_before, asked, old_questions
+    )
     after = project_module.read(recorded.path)
     return Updated(
         path=recorded.path,
@@ -167,134 +169,11 @@ def update(
         conflicts=_conflicts(target),
         kept=[_relative(target, path) for path in kept],
         warnings=[one_line(w.message) for w in caught],
-        not_restored=sorted(
-            _relative(target, str(path)) for path in not_restored if not (target.top / path).exists()
-        ),
+        not_restored=report.deleted_but_changed(target.top, deleted, after),
         kept_answers=kept_answers,
         dropped_answers=dropped_answers,
-        changelog=_changelog(recorded, after),
+        changelog=report.changelog(recorded, after),
     )
-
-
-def _questions_at(recorded: Recorded) -> set[str] | None:
-    """The questions of the version the project was generated from, None if unknown."""
-    from . import bundle
-
-    try:
-        if recorded.src == bundle.SRC_PATH:
-            installed = bundle.installed_path()
-            ref = recorded.oid or bundle.read_refs(installed).commit_of(recorded.commit)
-            config = bundle.read_config(installed, ref)
-        else:
-            config = template_config_at(Path(recorded.src).expanduser(), recorded.oid or recorded.commit)
-        questionnaire = parse(config) if config is not None else None
-    except (FlaskgenError, OSError, ValueError):
-        return None
-    return {q.name for q in questionnaire.questions} if questionnaire is not None else None
-
-
-def template_config_at(repo: Path, ref: str) -> str | None:
-    """copier.yml of a local git template at `ref`; None when it is not one."""
-    if not repo.is_dir():
-        return None
-    shown = _git(repo, "show", f"{ref}:copier.yml", check=False)
-    return shown.stdout if shown.returncode == 0 else None
-
-
-def _keep_unasked_answers(
-    path: Path, before: dict[str, Any], asked: set[str], old_questions: set[str] | None
-) -> tuple[list[str], list[str]]:
-    """Put back the keys of the answers file that Copier dropped though no question of either
-    version asks them (a team's own keys); name the answers of questions the new version dropped."""
-    after = project_module.raw_answers(path)
-    gone = [key for key in before if key not in after and key not in asked]
-    dropped = [key for key in gone if old_questions is not None and key in old_questions]
-    kept = [key for key in gone if key not in dropped]
-    if kept:
-        import yaml
-
-        answers_file = path / ANSWERS_FILE
-        text = answers_file.read_text(encoding="utf-8")
-        extra = yaml.safe_dump({key: before[key] for key in kept}, sort_keys=False, allow_unicode=True)
-        answers_file.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
-    return kept, dropped
-
-
-def _changelog(recorded: Recorded, after: Recorded) -> list[str]:
-    """The CHANGELOG.md sections of the releases between the two versions (best effort: a
-    template without a changelog, or a remote one, gives none)."""
-    from . import bundle, releases
-
-    old, new = recorded.oid or recorded.commit, after.oid or after.commit
-    if old == new:
-        return []
-    try:
-        with contextlib.ExitStack() as stack:
-            if recorded.src == bundle.SRC_PATH:
-                git_dir = stack.enter_context(bundle.history())
-                tags = bundle.read_refs(bundle.installed_path()).tags
-            else:
-                repo = Path(recorded.src).expanduser()
-                if not (repo / ".git").exists():
-                    return []
-                git_dir = repo / ".git"
-                tags = _tags(repo)
-            git = ["git", f"--git-dir={git_dir}"]
-            new_commit = tags.get(new, new)
-            shown = subprocess.run(
-                [*git, "show", f"{new_commit}:{releases.CHANGELOG}"], capture_output=True, text=True
-            )
-            if shown.returncode != 0:
-                return []
-            missing = releases.missing_releases(git_dir, tags, tags.get(old, old), new_commit)
-    except (FlaskgenError, OSError):
-        return []
-    entries = releases.entries_between(shown.stdout, missing, unreleased=after.oid is not None)
-    return [entry.text for entry in entries]
-
-
-def _tags(repo: Path) -> dict[str, str]:
-    shown = _git(repo, "show-ref", "--tags", "--dereference", check=False)
-    tags: dict[str, str] = {}
-    for line in shown.stdout.splitlines():
-        oid, _, name = line.partition(" ")
-        tags[name.removeprefix("refs/tags/").removesuffix("^{}")] = oid
-    return tags
-
-
-@contextlib.contextmanager
-def _noticing_deleted_changes(top: Path) -> Iterator[list[Path]]:
-    """While Copier updates, note the files that the new version changes and the project
-    lacks (the user deleted them): Copier leaves them deleted without a word."""
-    from copier import _main
-
-    original = _main._remove_old_files
-    found: list[Path] = []
-    calls: list[Path] = []
-
-    def remove_old_files(prefix: Path, cmp: Any, rm_common: bool = False) -> None:
-        if not calls:  # the top-level call compares the old and new renders, whole
-            found.extend(_deleted_but_changed(Path(cmp.left), Path(cmp.right), top))
-        calls.append(prefix)
-        original(prefix, cmp, rm_common)
-
-    _main._remove_old_files = remove_old_files
-    try:
-        yield found
-    finally:
-        _main._remove_old_files = original
-
-
-def _deleted_but_changed(old: Path, new: Path, top: Path) -> list[Path]:
-    changed = []
-    for rendered in sorted(old.rglob("*")):
-        relative = rendered.relative_to(old)
-        if relative.name == ANSWERS_FILE or not rendered.is_file() or os.path.lexists(top / relative):
-            continue
-        other = new / relative
-        if other.is_file() and other.read_bytes() != rendered.read_bytes():
-            changed.append(relative)
-    return changed
 
 
 def _template(recorded: Recorded, vcs_ref: str | None) -> tuple[str | None, str | None, bool]:
