@@ -5,6 +5,7 @@ JSON, with exit codes for CI; one look-up per template, and no Copier import.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from histories import new_project, table_row
+from histories import answers_of, commit_all, new_project, snapshot, status, table_row
+from support import assert_one_line_error
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
 pytestmark = pytest.mark.usefixtures("home")
@@ -111,3 +113,51 @@ def test_check_does_not_import_copier(tiny_project: Path) -> None:
     assert not imports_copier("--no-files", str(tiny_project))
     assert imports_copier(str(tiny_project))  # the first render of v1.0.0 with these answers
     assert not imports_copier(str(tiny_project))  # cached
+
+
+@pytest.mark.parametrize("bundled", [False, True])
+@pytest.mark.parametrize("version", ["deadbee", "v9.9.9"])
+def test_check_and_update_agree_on_an_unknown_version(
+    runner: CliRunner, tiny_releases: Path, tmp_path: Path, bundled: bool, version: str
+) -> None:
+    """Once: check called it "behind" while update refused it. Now both refuse, alike."""
+    args = [] if bundled else ["--template", str(tiny_releases)]
+    project = new_project(runner, tmp_path / "svc", *args)
+    answers = project / ".copier-answers.yml"
+    recorded = answers_of(project)["_commit"]
+    answers.write_text(answers.read_text().replace(f"_commit: {recorded}", f"_commit: {version}"))
+    commit_all(project, "a version from elsewhere")
+    before = snapshot(project)
+
+    updated = runner.invoke(app, ["update", str(project), "--defaults"])
+    checked = runner.invoke(app, ["check", str(project)])
+
+    update_line = assert_one_line_error(updated, 2, version)
+    check_line = assert_one_line_error(checked, 2, version)
+    if version.startswith("v") and bundled:
+        assert check_line == update_line
+        assert "which this flaskgen does not know" in check_line and "Upgrade flaskgen" in check_line
+    else:
+        reason = f"generated from template version {version}, which"
+        assert reason in update_line and reason in check_line
+        assert "so flaskgen update cannot start from it" in check_line
+    assert snapshot(project) == before and status(project) == ""
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: os.mkfifo(path), "is a named pipe (FIFO), not a regular file"),
+        (lambda path: path.write_text("a: " + "[" * 3000 + "]" * 3000 + "\n"), "nests deeper than 32 levels"),
+    ],
+)
+def test_answers_file_that_cannot_be_read_safely(
+    runner: CliRunner, tiny_project: Path, make, problem: str
+) -> None:
+    """A pipe (once a hang) or deep nesting (once RecursionError): one line, from both."""
+    answers = tiny_project / ".copier-answers.yml"
+    answers.unlink()
+    make(answers)
+    for command in (["check"], ["update", "--defaults"]):
+        result = runner.invoke(app, [*command, str(tiny_project)])
+        assert_one_line_error(result, 2, f"cannot read {answers}", problem, "Restore it from git")
