@@ -9,8 +9,10 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_copie.plugin import Copie
 from typer.testing import CliRunner
 
 from flaskgen import bundle
@@ -20,8 +22,8 @@ from support import (
     DEPLOY_TARGETS,
     REPO_ROOT,
     ProjectVenv,
+    Render,
     create_venv,
-    render,
     requirements_key,
     skip_unless_required,
 )
@@ -41,8 +43,25 @@ def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Proje
     return get
 
 
+@pytest.fixture(scope="session")
+def render(copie_session: Copie) -> Render:
+    """Renders the template with pytest-copie (its --template option: this checkout, uncommitted
+    changes included), then moves the project to `dest`; a refused answer raises."""
+
+    def render_into(dest: Path, **answers: Any) -> Path:
+        answers.setdefault("project_name", dest.name)
+        result = copie_session.copy(extra_answers=answers)
+        if result.exception is not None:
+            raise result.exception
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(result.project_dir, dest)
+        return dest
+
+    return render_into
+
+
 @pytest.fixture(scope="module")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def default_project(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered with the default answers; tests must not change it."""
     return render(tmp_path_factory.mktemp("default") / "acme_service")
 
@@ -239,7 +258,7 @@ def flaskgen(system_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
 
 
 @pytest.fixture(scope="session")
-def deploy_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+def deploy_projects(render: Render, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """One project per (deploy target, CI), PostgreSQL, rendered once for the session."""
     rendered = {}
     for target in DEPLOY_TARGETS:
@@ -247,3 +266,18 @@ def deploy_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str,
             dest = tmp_path_factory.mktemp(f"{target}-{ci}") / "shop"
             rendered[target, ci] = render(dest, database="postgresql", deploy_target=target, ci=ci)
     return rendered
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The answer matrix's combinations and their verdicts, at the end of the run."""
+    verdicts = {
+        report.nodeid.partition("[")[2].rstrip("]"): outcome
+        for outcome in ("passed", "failed", "skipped")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "call") in ("call", "setup")
+        and "test_combination_installs_lints_migrates_and_passes_its_tests[" in report.nodeid
+    }
+    if verdicts:
+        terminalreporter.section(f"answer matrix: {len(verdicts)} combinations")
+        for combination, outcome in verdicts.items():
+            terminalreporter.line(f"{outcome:8} {combination}")

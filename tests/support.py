@@ -12,10 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -37,17 +35,9 @@ SERVERS = {
 }
 
 
-def render(dest: Path, **answers: Any) -> Path:
-    """Render the working tree's template into `dest` with the default answers plus `answers`."""
-    import copier
-    from copier.errors import DirtyLocalWarning
-
-    answers.setdefault("project_name", dest.name)
-    with warnings.catch_warnings():
-        # Tests render the working tree, uncommitted changes included, on purpose.
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(str(REPO_ROOT), dest, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
-    return dest
+# The `render` fixture (conftest.py): render(dest, **answers) renders the checkout's template into
+# dest, whose name is the project's name, with the default answers plus `answers`.
+Render = Callable[..., Path]
 
 
 def assert_one_line_error(result, exit_code: int, *phrases: str) -> str:

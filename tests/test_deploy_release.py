@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import WORKER_COMMAND, ProjectVenv, VenvFor, render, require_server
+from support import WORKER_COMMAND, ProjectVenv, Render, VenvFor, require_server
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +30,7 @@ RELEASE = ["flask", "--app", "shop", "release"]
 
 @pytest.fixture(scope="module")
 def postgres_databases(
-    tmp_path_factory: pytest.TempPathFactory, venv_for: VenvFor
+    render: Render, tmp_path_factory: pytest.TempPathFactory, venv_for: VenvFor
 ) -> Iterator[Callable[[], str]]:
     """Creates fresh PostgreSQL databases (platform URL form); drops them at the end."""
     require_server("postgresql")
@@ -271,7 +271,7 @@ def test_platform_release_phase_migrates(
 
 
 def test_docker_ssh_swaps_the_worker_after_the_web(
-    tmp_path: Path, venv_for: VenvFor, postgres_databases: Callable[[], str]
+    render: Render, tmp_path: Path, venv_for: VenvFor, postgres_databases: Callable[[], str]
 ) -> None:
     project = render(tmp_path / "shop", database="postgresql", deploy_target="docker-ssh", use_rabbitmq=True)
     venv = venv_for(project)

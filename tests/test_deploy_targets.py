@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import DEPLOY_TARGETS, WORKER_COMMAND, render, tool
+from support import DEPLOY_TARGETS, WORKER_COMMAND, Render, tool
 
 pytestmark = pytest.mark.postgres
 
@@ -114,7 +114,7 @@ def test_github_deploy_uses_the_job_token_for_ghcr(deploy_projects: dict) -> Non
 
 @pytest.mark.parametrize("target", ["kubernetes", "fly", "render", "heroku"])
 @pytest.mark.usefixtures("isolated_home")  # `flaskgen new` installs its template history in HOME
-def test_sqlite_is_refused_where_instances_are_several(tmp_path: Path, target: str) -> None:
+def test_sqlite_is_refused_where_instances_are_several(render: Render, tmp_path: Path, target: str) -> None:
     dest = tmp_path / "refused"
     with pytest.raises(ValueError, match=r"cannot use database 'sqlite'.*choose database=postgresql"):
         render(dest, deploy_target=target)
@@ -142,7 +142,7 @@ def test_sqlite_is_refused_where_instances_are_several(tmp_path: Path, target: s
 
 
 @pytest.mark.parametrize("target", ["docker-ssh", "compose", "none"])
-def test_sqlite_is_allowed_on_a_single_host(tmp_path: Path, target: str) -> None:
+def test_sqlite_is_allowed_on_a_single_host(render: Render, tmp_path: Path, target: str) -> None:
     project = render(tmp_path / "single", deploy_target=target)
     if target == "docker-ssh":
         assert "--volume" in (project / "deploy/remote-deploy.sh").read_text()
@@ -184,7 +184,7 @@ def worker_command(project: Path, target: str) -> list[str]:
 
 
 @pytest.mark.parametrize("target", ["docker-ssh", "compose", "kubernetes", "fly", "render", "heroku"])
-def test_rabbitmq_worker_is_wired_into_the_target(tmp_path: Path, target: str) -> None:
+def test_rabbitmq_worker_is_wired_into_the_target(render: Render, tmp_path: Path, target: str) -> None:
     project = render(tmp_path / "shop", database="postgresql", deploy_target=target, use_rabbitmq=True)
     assert worker_command(project, target) == WORKER_COMMAND
     lint_deploy_files(project, target)
