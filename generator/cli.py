@@ -438,9 +438,9 @@ def _update_summary(path: str, updated: Any, *, quiet: bool) -> None:
             lines += [f"  {name}" for name in updated.dropped_answers]
         if updated.changelog:
             lines += ["", "What the new template version changes (its CHANGELOG.md):", ""]
-            lines += [
-                f"  {line}".rstrip() for entry in updated.changelog for line in [*entry.splitlines(), ""]
-            ]
+            for number, entry in enumerate(updated.changelog):
+                lines += [""] if number else []
+                lines += [f"  {line}".rstrip() for line in entry.splitlines()]
     if updated.conflicts:
         lines += ["", "Conflicts to resolve (markers <<<<<<< in the file, or a .rej file beside it):"]
         lines += [f"  {name}" for name in updated.conflicts]
@@ -545,10 +545,8 @@ def _check_table(rows: list[Any], *, team_file: str | None, files: bool) -> str:
              for line in table]  # fmt: skip
     behind = [row.path for row in rows if row.status == "behind"]
     if behind:
-        lines += [
-            "",
-            f"Behind: bring each up with flaskgen update PATH, e.g. flaskgen update {shlex.quote(behind[0])}",
-        ]
+        example = f"flaskgen update {shlex.quote(behind[0])}"
+        lines += ["", f"{len(behind)} behind: bring each up with flaskgen update PATH, e.g. {example}"]
     return "\n".join(lines)
 
 
