@@ -46,6 +46,7 @@ class Status:
     releases_behind: int | None = None  # releases newer than the project's; None if unknown
     changed_files: dict[str, str] | None = None  # path -> modified/deleted; None: not compared
     answers_differing: dict[str, dict[str, Any]] | None = None  # key -> {project, team}
+    files_error: str | None = None  # why changed_files could not be computed
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -290,8 +291,8 @@ def _with_changed_files(
         if isinstance(item, Recorded) and item.path in versions:
             version, answers = versions[item.path]
             manifest = rendered[version.key(answers)]
-            if isinstance(manifest, str):
-                status = replace(status, status=ERROR, error=f"{item.path}: {manifest}")
+            if isinstance(manifest, str):  # the version's status stands: exit codes as without files
+                status = replace(status, files_error=f"{item.path}: {manifest}")
             else:
                 status = replace(status, changed_files=pristine.changed_files(item.path, manifest))
         out.append(status)

@@ -504,6 +504,8 @@ def check(
             for result in results:
                 if result.status == checking.ERROR:
                     error(result.error or f"{result.path}: cannot check it")
+                elif result.files_error is not None:
+                    typer.echo(f"{PROG}: warning: {result.files_error}", err=True)
             rows = [r for r in results if r.status != checking.ERROR]
             if rows:
                 typer.echo(_check_table(rows, team_file=data_file, files=files))
@@ -529,7 +531,8 @@ def _check_table(rows: list[Any], *, team_file: str | None, files: bool) -> str:
         if files:
             changed = sorted(row.changed_files or {})
             shown = ", ".join(changed[:3]) + (f", +{len(changed) - 3} more" if len(changed) > 3 else "")
-            cells.append(f"{len(changed)}: {shown}" if changed else "none")
+            listed = f"{len(changed)}: {shown}" if changed else "none"
+            cells.append("?" if row.changed_files is None else listed)
         if team_file is not None:
             differing = row.answers_differing or {}
             cells.append(

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from flaskgen import pristine
 from flaskgen.cli import app
-from histories import commit_all, new_project, table_row
+from histories import TINY_V1, commit_all, make_template, new_project, table_row
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
 pytestmark = pytest.mark.usefixtures("home")
@@ -119,3 +119,17 @@ def test_a_folder_without_projects(runner: CliRunner, fleet: Path, tmp_path: Pat
     result = runner.invoke(app, ["check", str(tmp_path / "empty")])
     assert result.exit_code == 2
     assert "has no .copier-answers.yml, nor has any folder below it" in result.stderr
+
+
+def test_a_render_that_fails_leaves_the_status_alone(runner: CliRunner, tmp_path: Path) -> None:
+    """A template that runs its own code (here a Jinja extension) is not rendered again
+    untrusted: its files show as unknown, with a warning, and the exit code is the versions'."""
+    v1 = {**TINY_V1, "copier.yml": "_jinja_extensions: [jinja2.ext.do]\n" + TINY_V1["copier.yml"]}
+    template = make_template(tmp_path / "extended", ("v1.0.0", v1))
+    project = new_project(runner, tmp_path / "svc", "--template", str(template), "--trust")
+    result = runner.invoke(app, ["check", str(project)])
+    assert result.exit_code == 0, result.output
+    assert table_row(result.stdout, project)["CHANGED FILES"] == "?"
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith(f"flaskgen: warning: {project}: cannot render template version ")
+    assert "runs its own code" in warning
