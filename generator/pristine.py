@@ -196,6 +196,7 @@ def _render(source: Path | str, version: Version, answers: dict[str, Any]) -> Ma
     with (
         tempfile.TemporaryDirectory(prefix="flaskgen-pristine-") as tmp,
         _without_git_index_sync(_main),
+        _compiled_once(),
     ):
         dst = Path(tmp, "project")
         with warnings.catch_warnings():
@@ -274,3 +275,41 @@ def _without_git_index_sync(main: Any) -> Iterator[None]:
         yield
     finally:
         main.is_git_available = original
+
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _compiled_once() -> Iterator[None]:
+    """Jinja compiles each template string (file, path, default) of every render anew; renders
+    of one version with other answers compile the same strings, so reuse the code. The code
+    depends only on the source and the environment's syntax options, which are in the key."""
+    from jinja2 import Environment
+
+    original = Environment.compile
+
+    def compile(self: Any, source: Any, name: Any = None, filename: Any = None, raw: bool = False,
+                defer_init: bool = False) -> Any:  # fmt: skip
+        if raw or not isinstance(source, str):
+            return original(self, source, name, filename, raw, defer_init)
+        key = (type(self), _syntax(self), source, name, filename, defer_init)
+        if key not in _COMPILED:
+            _COMPILED[key] = original(self, source, name, filename, raw, defer_init)
+        return _COMPILED[key]
+
+    Environment.compile = compile  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Environment.compile = original  # type: ignore[method-assign]
+
+
+def _syntax(env: Any) -> tuple[Any, ...]:
+    return (
+        env.block_start_string, env.block_end_string, env.variable_start_string,
+        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+        env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async,
+        tuple(sorted(env.extensions)), repr(env.autoescape), repr(env.finalize),
+    )  # fmt: skip
