@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import FlaskgenError, InputError, one_line
@@ -32,6 +32,7 @@ from .errors import FlaskgenError, InputError, one_line
 SRC_PATH = "~/.local/share/flaskgen/template.bundle"
 TEMPLATE_REPO_ENV = "FLASKGEN_TEMPLATE_REPO"
 PACKAGED = "template.bundle"  # in the wheel, beside copier.yml in flaskgen/_template/
+TEMPLATE_RELEASE = "template-release"  # beside it: Refs.template_release, when the build had one
 KEPT = "refs/heads/kept/"  # earlier heads that are no ancestor of HEAD (clones fetch refs/heads)
 _HEADERS = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 
@@ -58,6 +59,9 @@ class Refs:
     head: str
     tags: dict[str, str] = field(default_factory=dict)
     kept: frozenset[str] = frozenset()
+    # The release whose template (copier.yml, template/) HEAD still has, when HEAD is a later
+    # commit that changed other files only: flaskgen renders and records that release.
+    template_release: str | None = field(default=None, compare=False)
 
     def releases(self) -> list[str]:
         """Release tags (PEP 440, no pre-releases), newest first."""
@@ -71,10 +75,12 @@ class Refs:
     def current_ref(self) -> str:
         """What this flaskgen renders: HEAD, named by its release tag when it is a release.
 
-        A commit after the latest release (a development checkout) is HEAD's commit id, which
-        Copier records as `vX.Y.Z-N-g<commit>`.
+        A commit after the latest release that changed the template (a development checkout)
+        is HEAD's commit id, which Copier records as `vX.Y.Z-N-g<commit>`; one that changed
+        other files only renders the release.
         """
-        return next((tag for tag in self.releases() if self.tags[tag] == self.head), self.head)
+        tagged = next((tag for tag in self.releases() if self.tags[tag] == self.head), None)
+        return tagged or self.template_release or self.head
 
     def commit_of(self, ref: str) -> str:
         """The commit a tag names (derived tags exist only in bundles), else `ref` itself."""
@@ -160,7 +166,11 @@ def source() -> Source:
     packaged = files(__package__) / "_template" / PACKAGED
     if isinstance(packaged, Path) and packaged.is_file():
         try:
-            return Source(refs=read_refs(packaged), bundle=packaged)
+            refs = read_refs(packaged)
+            release = packaged.with_name(TEMPLATE_RELEASE)
+            if release.is_file() and release.read_text(encoding="utf-8").strip() in refs.tags:
+                refs = replace(refs, template_release=release.read_text(encoding="utf-8").strip())
+            return Source(refs=refs, bundle=packaged)
         except (OSError, ValueError) as exc:
             raise FlaskgenError(
                 f"flaskgen's template history is damaged ({one_line(exc)}). Reinstall flaskgen"
@@ -200,7 +210,7 @@ def write_bundle(repo: Path, out: Path) -> Refs:
     """Bundle a checkout's HEAD and tags into `out` (the build hook's job)."""
     found = Source(refs=_repo_refs(repo), repo=repo)
     _rebuild(found, out, None)
-    return read_refs(out)
+    return replace(read_refs(out), template_release=found.refs.template_release)
 
 
 @contextlib.contextmanager
@@ -253,7 +263,23 @@ def _repo_refs(repo: Path) -> Refs:
         raise InputError(f"{repo} has no commit yet, so its template has no version. Commit it first")
     from .releases import derived_tags
 
-    return Refs(head=head, tags={**derived_tags(repo, tags), **tags})
+    tags = {**derived_tags(repo, tags), **tags}
+    return Refs(head=head, tags=tags, template_release=_template_release(repo, head, tags))
+
+
+def _template_release(repo: Path, head: str, tags: dict[str, str]) -> str | None:
+    """The latest release, if HEAD comes after it with the same template (copier.yml, template/)."""
+    releases = release_tags(tags)
+    if not releases or tags[releases[0]] == head:
+        return None
+    oid = tags[releases[0]]
+    paths = ("copier.yml", "template")
+    trees = _git("-C", str(repo), "rev-parse", *(f"{rev}:{path}" for rev in (head, oid) for path in paths),
+                 check=False)  # fmt: skip
+    ids = trees.stdout.split()
+    if trees.returncode != 0 or len(ids) != 4 or ids[:2] != ids[2:]:
+        return None
+    return releases[0]
 
 
 def _rebuild(found: Source, target: Path, installed: Refs | None) -> None:

@@ -86,6 +86,11 @@ def test_tags_derived_from_the_version_history(untagged: tuple[Path, dict[str, s
     assert refs.current_ref() == commits["after"]  # a commit after the latest release
     git(repo, "reset", "-q", "--hard", commits["2.0.0"])
     assert bundle._repo_refs(repo).current_ref() == "v2.0.0"
+    # Later commits that leave the template alone still render (and record) the release.
+    write_files(repo, {"CHANGELOG.md": CHANGELOG + "\n", "notes/plan.txt": "next\n"})
+    commit_all(repo, "docs only")
+    refs = bundle._repo_refs(repo)
+    assert (refs.current_ref(), refs.head) == ("v2.0.0", git(repo, "rev-parse", "HEAD").strip())
 
 
 def test_update_prints_the_changelog_between_versions(
