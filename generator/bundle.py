@@ -12,8 +12,9 @@ flaskgen's template install the bundle there from the running flaskgen first, so
 Refreshing never drops a version: tags and heads that the installed bundle holds and the
 new history lacks are carried over. Versions are the release tags `vX.Y.Z`: pushed tags, and
 the ones derived from pyproject.toml's version history where none was pushed (releases.py).
-flaskgen renders the commit it comes from (HEAD): a project records its release tag, or
-`vX.Y.Z-N-g<commit>` for a commit N commits after release X.Y.Z (a development checkout).
+flaskgen renders the commit it comes from (HEAD): a project records its release tag (also for
+a later commit that left the template alone), or `vX.Y.Z-N-g<commit>` for a commit N commits
+after release X.Y.Z that changed the template (a development checkout).
 """
 
 from __future__ import annotations
