@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import plumbum
 import pytest
 
-from support import ProjectVenv, create_venv, render, requirements_key
+from support import ProjectVenv, create_venv, lock_key, render, uv_command
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_extras_first_on_path() -> Iterator[None]:
+    """The test extras' commands (uv, which updates run to regenerate a project's lock) come
+    first on PATH, as on a user's machine, not through pyenv shims (which a project's
+    .python-version would steer to another Python). plumbum, which runs Copier's tasks, keeps
+    its own copy of the environment."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    with pytest.MonkeyPatch.context() as patch, plumbum.local.env(PATH=path):
+        patch.setenv("PATH", path)
+        yield
 
 
 @pytest.fixture(scope="session")
 def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], ProjectVenv]:
-    """One venv per distinct set of requirements, shared by the whole session."""
+    """One venv per distinct lock, shared by the whole session."""
     venvs: dict[str, ProjectVenv] = {}
 
     def get(project: Path) -> ProjectVenv:
-        key = requirements_key(project)
+        key = lock_key(project)
         if key not in venvs:
             venvs[key] = create_venv(project, tmp_path_factory.mktemp(f"venv-{key}"))
         return venvs[key]
@@ -37,8 +49,7 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def uv_cache() -> str:
     """uv's real cache, kept when a test moves HOME (so project venvs install offline)."""
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    found = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=False)
+    found = subprocess.run([uv_command(), "cache", "dir"], capture_output=True, text=True, check=False)
     return os.environ.get("UV_CACHE_DIR") or found.stdout.strip()
 
 

@@ -82,7 +82,7 @@ def skip_unless_required(reason: str) -> None:
 
 
 class ProjectVenv:
-    """A virtualenv with a generated project's requirements-dev.txt installed."""
+    """A virtualenv with a generated project's locked dependencies and dev tools installed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -120,33 +120,39 @@ class ProjectVenv:
         return result
 
 
-def requirements_key(project: Path) -> str:
-    digest = hashlib.sha256()
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        digest.update((project / name).read_bytes())
-    return digest.hexdigest()[:16]
+def lock_key(project: Path) -> str:
+    """What a project's venv holds: its locked packages (requirements/dev.txt, the export of
+    uv.lock, names no project), so that projects of one dependency set share a venv."""
+    return hashlib.sha256((project / "requirements" / "dev.txt").read_bytes()).hexdigest()[:16]
+
+
+def uv_command() -> str:
+    """uv from the test extras (not a pyenv shim: a project's .python-version would steer it)."""
+    return tool("uv")
 
 
 def create_venv(project: Path, where: Path) -> ProjectVenv:
-    """Install the project's requirements-dev.txt into a new venv with uv (seconds, cached)."""
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(where)], check=True, env=env)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(where / "bin" / "python"),
-            "-r",
-            str(project / "requirements-dev.txt"),
-        ],
-        check=True,
+    """`uv sync --locked` the project into the venv `where` (seconds, from uv's cache).
+
+    UV_PROJECT_ENVIRONMENT puts the venv outside the project, so that projects with the same
+    lock share one; --locked fails, as in the project's CI, when uv.lock is stale.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        "UV_PROJECT_ENVIRONMENT": str(where),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    result = subprocess.run(
+        [uv_command(), "sync", "--locked", "--quiet", "--python", sys.executable],
+        cwd=project,
         env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
+        check=False,
     )
+    if result.returncode != 0:
+        raise AssertionError(f"uv sync --locked failed in {project}:\n{result.stderr}")
     return ProjectVenv(where)
 
 

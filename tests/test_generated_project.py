@@ -68,9 +68,12 @@ def test_default_answers_render_the_documented_layout(default_project: Path) -> 
         "gunicorn.conf.py",
         "Dockerfile",
         ".dockerignore",
-        "requirements.txt",
-        "requirements-dev.txt",
         "pyproject.toml",
+        "uv.lock",
+        "requirements/production.txt",
+        "requirements/dev.txt",
+        ".pre-commit-config.yaml",
+        ".python-version",
         ".flaskenv",
         ".env.example",
         ".gitignore",
@@ -221,6 +224,7 @@ def test_bytecode_in_an_installed_template_never_reaches_a_project(tmp_path: Pat
     source = tmp_path / "installed"
     shutil.copytree(REPO_ROOT / "template", source / "template")
     shutil.copy(REPO_ROOT / "copier.yml", source / "copier.yml")
+    shutil.copytree(REPO_ROOT / "locks", source / "locks")
     for package in (source / "template").rglob("*.py"):
         cache = package.parent / "__pycache__"
         cache.mkdir(exist_ok=True)

@@ -69,7 +69,7 @@ def broker_test_results(output: str) -> list[str]:
 
 
 def test_no_means_no_pika_no_worker_no_broker(default_project: Path) -> None:
-    assert "pika" not in (default_project / "requirements.txt").read_text()
+    assert "pika" not in (default_project / "uv.lock").read_text()
     for relative in RABBITMQ_FILES:
         assert not (default_project / relative.replace(SLUG, "acme_service")).exists(), relative
     assert not list(default_project.rglob("*rabbitmq*")) and not list(default_project.rglob("*messag*"))
@@ -86,7 +86,8 @@ def test_no_means_no_pika_no_worker_no_broker(default_project: Path) -> None:
 def test_yes_adds_the_worker_files_and_pins_pika(project: Path) -> None:
     for relative in RABBITMQ_FILES:
         assert (project / relative).is_file(), relative
-    assert "pika==1.4.4" in (project / "requirements.txt").read_text().splitlines()
+    assert '    "pika==1.4.4",' in (project / "pyproject.toml").read_text().splitlines()
+    assert 'name = "pika"' in (project / "uv.lock").read_text().splitlines()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["use_rabbitmq"] is True
     readme = (project / "README.md").read_text()
