@@ -93,7 +93,11 @@ def lock_set(name: str, answers: dict[str, object], *, upgrade: bool, check: boo
         (project / "uv.lock").write_text(lock, encoding="utf-8")  # the pins to keep
     else:
         (project / "uv.lock").unlink()
-    args = ["lock", "--check" if check else "--quiet", *(["--upgrade"] if upgrade else [])]
+    args = [
+        "lock",
+        *(["--check", "--offline"] if check else ["--quiet"]),
+        *(["--upgrade"] if upgrade else []),
+    ]
     locked = uv(*args, cwd=project)
     if locked.returncode != 0:
         if check:

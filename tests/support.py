@@ -96,6 +96,10 @@ class ProjectVenv:
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.path)
+        # `uv run` (the project's pre-commit hooks use it) runs in this venv, with its Python,
+        # instead of creating .venv in the project.
+        env["UV_PROJECT_ENVIRONMENT"] = str(self.path)
+        env["UV_PYTHON"] = str(self.bin / "python")
         env.pop("PYTHONPATH", None)
         env.update(extra)
         return env

@@ -117,11 +117,13 @@ def test_dockerfile_passes_hadolint(default_project: Path, venv_for: VenvFor) ->
     assert "USER 10001:10001" in (default_project / "Dockerfile").read_text()
 
 
-def test_workflow_passes_zizmor_and_the_workflow_schema(default_project: Path, venv_for: VenvFor) -> None:
+def test_github_config_passes_zizmor_and_the_workflow_schema(
+    default_project: Path, venv_for: VenvFor
+) -> None:
     venv = venv_for(default_project)
     workflow = ".github/workflows/ci.yml"
-    zizmor = venv.run(
-        [tool("zizmor"), "--offline", "--min-severity", "low", workflow], cwd=default_project, check=False
+    zizmor = venv.run(  # the whole of .github/: the workflow and Dependabot's config
+        [tool("zizmor"), "--offline", "--min-severity", "low", ".github/"], cwd=default_project, check=False
     )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
     venv.run(

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
-from support import ProjectVenv, render, require_server, skip_unless_required
+from support import ProjectVenv, render, require_server, skip_unless_required, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -101,7 +101,9 @@ def test_generated_code_is_ruff_clean(project: Path, venv: ProjectVenv) -> None:
 
 
 def test_compose_has_a_healthy_broker_and_a_worker(project: Path, venv: ProjectVenv) -> None:
-    venv.run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project)
+    venv.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project
+    )
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
     broker, worker = services["rabbitmq"], services["worker"]
     assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+-management-alpine", broker["image"])
@@ -116,9 +118,11 @@ def test_compose_has_a_healthy_broker_and_a_worker(project: Path, venv: ProjectV
 
 def test_ci_runs_the_broker_tests_against_a_service(project: Path, venv: ProjectVenv) -> None:
     workflow = ".github/workflows/ci.yml"
-    zizmor = venv.run(["zizmor", "--offline", "--min-severity", "low", workflow], cwd=project, check=False)
+    zizmor = venv.run(
+        [tool("zizmor"), "--offline", "--min-severity", "low", ".github/"], cwd=project, check=False
+    )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
-    venv.run(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd=project)
+    venv.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow], cwd=project)
     job = yaml.safe_load((project / workflow).read_text())["jobs"]["test"]
     service = job["services"]["rabbitmq"]
     assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+(-management)?-alpine", service["image"])
