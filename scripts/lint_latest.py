@@ -2,6 +2,7 @@
 answer matrix, to see what a new release would flag before it reaches the pinned versions.
 
     python scripts/lint_latest.py          # needs uv and PyPI; prints each finding, exits 1 on any
+    python scripts/lint_latest.py 3.12-sqlite-no_use_rabbitmq-github-docker-ssh-ghcr  # one combination
 
 The test suite runs the versions pinned in pyproject.toml's `test` extra (and each project's own
 locked ruff and mypy), so that a linter's new release never fails CI by surprise. This script
@@ -71,7 +72,7 @@ def linters(project: Path, answers: dict[str, object]) -> Iterator[list[str]]:
     yield [uv(), "run", "--locked", "--with", "mypy", "--refresh-package", "mypy", "mypy"]
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     import copier
     from copier.errors import DirtyLocalWarning
 
@@ -81,6 +82,8 @@ def main() -> int:
         env.update(UV_PROJECT_ENVIRONMENT=str(Path(work) / "venv"), UV_PYTHON=sys.executable)
         for answers in answer_matrix.combinations():
             name = answer_matrix.combination_id(answers)
+            if only and name not in only:
+                continue
             project = Path(work) / name / answer_matrix.FIXED["project_slug"]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DirtyLocalWarning)  # the working tree, on purpose
@@ -98,4 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

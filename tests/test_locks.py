@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT, render, uv_command
+from support import REPO_ROOT, Render, uv_command
 
 
 def uv_env(venv: Path) -> dict[str, str]:
@@ -35,7 +35,7 @@ def test_the_template_locks_are_current() -> None:
 
 
 @pytest.mark.parametrize("name", ["aardvark", "mid", "zulu"])
-def test_the_lock_names_the_project_where_uv_sorts_it(tmp_path: Path, name: str) -> None:
+def test_the_lock_names_the_project_where_uv_sorts_it(render: Render, tmp_path: Path, name: str) -> None:
     project = render(tmp_path / name, database="postgresql")
     text = (project / "uv.lock").read_text()
     assert "flaskgen-lock" not in text
@@ -50,7 +50,7 @@ def test_the_lock_names_the_project_where_uv_sorts_it(tmp_path: Path, name: str)
             assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", f["hash"]) for f in files if f), package["name"]
 
 
-def test_a_stale_lock_fails_uv_sync_locked(tmp_path: Path) -> None:
+def test_a_stale_lock_fails_uv_sync_locked(render: Render, tmp_path: Path) -> None:
     project = render(tmp_path / "shop")
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
