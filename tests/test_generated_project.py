@@ -7,6 +7,7 @@ import re
 import secrets
 import shlex
 import shutil
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -215,9 +216,12 @@ def test_python_version_reaches_image_and_ci(render: Render, tmp_path: Path, pyt
     assert froms and all(line.startswith(f"python:{python_version}-slim") for line in froms)
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     assert workflow["env"]["PYTHON_VERSION"] == python_version
-    assert (
-        f'target-version = "py{python_version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
-    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{python_version.replace('.', '')}"
+    assert pyproject["tool"]["mypy"]["python_version"] == python_version
+    # uv sync picks the answered Python; the one lock serves every version the template offers.
+    assert (project / ".python-version").read_text() == f"{python_version}\n"
+    assert pyproject["project"]["requires-python"] == ">=3.11"
 
 
 def test_bytecode_in_an_installed_template_never_reaches_a_project(
