@@ -139,11 +139,12 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
     passed = [line.rsplit(".", 1)[0].rstrip(".") for line in output.splitlines() if line.endswith("Passed")]
     if passed != PRE_COMMIT_HOOKS:
         raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
-    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
+    # Production refuses to start without the broker's URL when the project has a worker.
+    broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
+    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
     database_url = combination.new_database_url()
     combination.run("migrate", ["flask", "db", "upgrade"], **production, DATABASE_URL=database_url)
     combination.run("migrate", ["flask", "db", "check"], **production, DATABASE_URL=database_url)
-    broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
     output = combination.run(
         "tests",
         ["python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],
