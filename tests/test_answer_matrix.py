@@ -97,7 +97,7 @@ def artifact_linters(combination: Combination) -> Iterator[list[str]]:
     """The linters of the combination's CI files, Dockerfile, compose files, scripts, manifests."""
     project, answers = combination.project, combination.answers
     if answers["ci"] == "github":
-        yield [tool("zizmor"), "--offline", "--min-severity", "low", ".github"]
+        yield [tool("zizmor"), "--offline", "--min-severity", "medium", ".github"]
         yield [
             tool("check-jsonschema"),
             "--builtin-schema",
@@ -139,7 +139,6 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
     passed = [line.rsplit(".", 1)[0].rstrip(".") for line in output.splitlines() if line.endswith("Passed")]
     if passed != PRE_COMMIT_HOOKS:
         raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
-    # Production refuses to start without the broker's URL when the project has a worker.
     broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
     production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
     database_url = combination.new_database_url()
