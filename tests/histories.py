@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -131,3 +132,14 @@ def output_section(output: str, heading: str) -> list[str]:
             break
         section.append(line.strip())
     return section
+
+
+def table_row(stdout: str, path: Path | str) -> dict[str, str]:
+    """The row of `flaskgen check`'s table for one project, by column name."""
+    lines = stdout.splitlines()
+    columns = re.split(r"\s{2,}", lines[0].strip())
+    for line in lines[1:]:
+        cells = re.split(r"\s{2,}", line.strip())
+        if cells[0] == str(path):
+            return dict(zip(columns, cells, strict=True))
+    raise AssertionError(f"no row for {path} in:\n{stdout}")

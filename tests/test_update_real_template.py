@@ -19,7 +19,17 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from flaskgen.cli import app
-from histories import answers_of, commit_all, git, new_project, output_section, snapshot, status, write_files
+from histories import (
+    answers_of,
+    commit_all,
+    git,
+    new_project,
+    output_section,
+    snapshot,
+    status,
+    table_row,
+    write_files,
+)
 from support import REPO_ROOT, VenvFor, assert_one_line_error, tool
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
@@ -115,7 +125,16 @@ def test_real_template_previous_release_to_current_keeps_typical_edits(
     owned = make_typical_edits(project, "billing")
 
     behind = runner.invoke(app, ["check", str(project)])
-    assert behind.exit_code == 1 and "behind the latest v0.2.0" in behind.stdout
+    assert behind.exit_code == 1, behind.output
+    assert table_row(behind.stdout, project) == {
+        "PROJECT": str(project),
+        "VERSION": "v0.1.0",
+        "LATEST": "v0.2.0",
+        "STATUS": "behind",
+        "RELEASES BEHIND": "1",
+        # The template's files the edits touched, against a render of v0.1.0; not the user's own.
+        "CHANGED FILES": "3: README.md, billing/models/__init__.py, gunicorn.conf.py",
+    }
     result = runner.invoke(app, ["update", str(project), "--defaults"])
     assert result.exit_code == 0, result.output
     assert "template version v0.1.0 -> v0.2.0" in result.stdout
