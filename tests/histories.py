@@ -79,7 +79,7 @@ def clone_with_working_tree(source: Path, clone: Path, names: tuple[str, ...]) -
     subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True, capture_output=True)
     for name in names:
         target = clone / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
         if (source / name).is_dir():
             shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:

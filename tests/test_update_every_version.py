@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("home")]
 
 ANSWERS_TEMPLATE = "template/<<_copier_conf.answers_file>>.jinja"
 # What the clone takes from the working tree, uncommitted changes included: the latest release.
-WORKING_TREE = ("copier.yml", "template")
+WORKING_TREE = ("copier.yml", "template", "locks")
 LATEST = "v1.0.0"
 SLUG = "billing"
 
