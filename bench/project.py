@@ -20,7 +20,7 @@ GREEN = "new to green"
 STEPS = {
     "flaskgen new": "`flaskgen new DEST --defaults --quiet`",
     "uv venv": "`uv venv .venv`",
-    "uv pip install": "`uv pip install -r requirements-dev.txt`",
+    "uv pip install": "`uv pip install -r requirements/dev.txt`",
     "pytest": "`python -m pytest -q`, first run",
 }
 
@@ -77,7 +77,7 @@ def green_run(ws: Workspace, timed: str | None) -> Callable[[], float]:
         commands: dict[str, tuple[list[str | Path], Path | None, dict[str, str]]] = {
             "flaskgen new": ([ws.flaskgen, "new", project, "--defaults", "--quiet"], None, ws.env),
             "uv venv": ([ws.uv, "venv", "-q", "--python", sys.executable, venv], project, ws.env),
-            "uv pip install": ([ws.uv, "pip", "install", "-q", "-r", "requirements-dev.txt"], project, env),
+            "uv pip install": ([ws.uv, "pip", "install", "-q", "-r", "requirements/dev.txt"], project, env),
             "pytest": ([venv / "bin" / "python", "-m", "pytest", "-q"], project, env),
         }
         elapsed = 0.0

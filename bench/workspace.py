@@ -256,7 +256,7 @@ def make_project_v1(ws: Workspace) -> None:
 
 
 def make_app(ws: Workspace, pyperf_version: str) -> None:
-    """The default project with requirements-dev.txt in .venv, compiled; this also warms uv's cache.
+    """The default project with requirements/dev.txt in .venv, compiled; this also warms uv's cache.
 
     pyperf goes into the same venv for the in-process timing of the app (it imports nothing
     of the project's and the project imports nothing of it).
@@ -265,7 +265,7 @@ def make_app(ws: Workspace, pyperf_version: str) -> None:
     venv = ws.app / ".venv"
     python = venv / "bin" / "python"
     ws.run([ws.uv, "venv", "-q", "--python", sys.executable, venv])
-    requirements = ["-r", ws.app / "requirements-dev.txt", f"pyperf=={pyperf_version}"]
+    requirements = ["-r", ws.app / "requirements/dev.txt", f"pyperf=={pyperf_version}"]
     ws.run(
         [ws.uv, "pip", "install", "-q", "--compile-bytecode", "--python", python, *requirements],
         timeout=900,

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from histories import commit_all, git, new_project
-from support import REPO_ROOT, Render, create_venv, tool
+from support import REPO_ROOT, Render, tool, uv_command
 from test_update_real_template import tag_next_release
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -102,16 +102,16 @@ def job_history(real_history: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def job_bin(job_history: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv where ci/requirements.txt installed flaskgen from the wheel of job_history, as
     the job's `pip install -r ci/requirements.txt` would from the team's index."""
-    pytest.importorskip("hatchling")
     from hatchling.builders.wheel import WheelBuilder
 
     dist = tmp_path_factory.mktemp("dist")
     list(WheelBuilder(str(job_history)).build(directory=str(dist), versions=["standard"]))
     requirements = job_history / "template" / "ci" / "requirements.txt"
-    # create_venv installs a project's requirements-dev.txt: point it at a folder holding ours.
-    holder = tmp_path_factory.mktemp("job-requirements")
-    (holder / "requirements-dev.txt").write_text(f"--find-links {dist}\n-r {requirements}\n")
-    return create_venv(holder, tmp_path_factory.mktemp("job-venv")).bin
+    venv = tmp_path_factory.mktemp("job-venv")
+    subprocess.run([uv_command(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    install = ["pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--find-links", str(dist)]
+    subprocess.run([uv_command(), *install, "-r", str(requirements)], check=True, timeout=600)
+    return venv / "bin"
 
 
 @pytest.fixture
