@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from containers import fresh_database  # noqa: F401 (a fixture of the tests marked docker)
 
 from support import ProjectVenv, create_venv, render, requirements_key
 
