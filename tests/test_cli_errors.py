@@ -221,7 +221,7 @@ def test_bad_project_name(flaskgen, tmp_path: Path, name: str, reason: str) -> N
         ),
         (
             "python_version=3.10",
-            "invalid python_version '3.10' in --data: choose one of 3.11, 3.12, 3.13. "
+            "invalid python_version '3.10' in --data: choose one of 3.11, 3.12, 3.13, 3.14. "
             "Pass e.g. --data python_version=3.11.",
         ),
         (

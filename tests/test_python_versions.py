@@ -1,0 +1,83 @@
+"""Every offered python_version runs the generated project's own test suite, for real: on this
+machine's interpreter of that version (pyenv), or in its python:X.Y-slim image where there is none."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from containers import docker, python_image, require_docker
+
+from support import REPO_ROOT, ProjectVenv, render, require_server, tool
+
+PYTHON_VERSIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["choices"]
+DEFAULT_VERSION = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["default"]
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+UV = str(Path(tool("uv")).resolve())  # the test extra's uv, not a pyenv shim
+# The RabbitMQ worker's own tests run against the machine's broker.
+BROKER = {"RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"}
+
+
+def local_python(version: str) -> Path | None:
+    """This machine's interpreter of `version` (pyenv's newest build), if any."""
+    builds = sorted(PYENV_ROOT.glob(f"versions/{version}.*/bin/python{version}"))
+    return builds[-1] if builds else None
+
+
+def version_param(version: str):
+    marks = [pytest.mark.slow] if local_python(version) else [pytest.mark.slow, pytest.mark.docker]
+    return pytest.param(version, marks=marks, id=f"py{version}")
+
+
+def test_default_is_the_newest_offered_version() -> None:
+    """The newest version whose dependencies install and whose tests pass (the tests below)."""
+    assert max(PYTHON_VERSIONS, key=lambda v: tuple(map(int, v.split(".")))) == DEFAULT_VERSION
+
+
+@pytest.mark.parametrize("version", [version_param(v) for v in PYTHON_VERSIONS])
+def test_generated_suite_passes(tmp_path: Path, version: str, uv_cache: str) -> None:
+    """The whole dependency set (both drivers' answers' packages, the RabbitMQ worker's) installs,
+    and the project's tests pass with warnings as errors."""
+    require_server("rabbitmq")
+    project = render(tmp_path / "shop", python_version=version, database="postgresql", use_rabbitmq=True)
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
+    interpreter = local_python(version)
+    if interpreter is not None:
+        env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+        venv = tmp_path / "venv"
+        subprocess.run([UV, "venv", "-q", "--python", str(interpreter), str(venv)], check=True, env=env)
+        subprocess.run(
+            [UV, "pip", "install", "-q", "--python", str(venv / "bin/python"), "-r", "requirements-dev.txt"],
+            cwd=project,
+            check=True,
+            env=env,
+            timeout=600,
+        )
+        result = ProjectVenv(venv).run(["python", *pytest_args], cwd=project, **BROKER)
+        output = result.stdout
+    else:
+        require_docker()
+        image = python_image(version)
+        # uv from this machine (and its cache) installs the dependencies in the container.
+        script = (
+            "cp -r /src /work && cd /work && uv venv -q /tmp/venv && "
+            "uv pip install -q --python /tmp/venv/bin/python -r requirements-dev.txt && "
+            f"/tmp/venv/bin/python {' '.join(pytest_args)}"
+        )
+        result = docker(
+            "run", "--rm", "--network", "host",
+            "--volume", f"{project}:/src:ro", "--volume", f"{UV}:/usr/local/bin/uv:ro",
+            "--volume", f"{uv_cache}:/uv-cache", "--env", "UV_CACHE_DIR=/uv-cache",
+            "--env", "UV_PYTHON_DOWNLOADS=never", "--env", "UV_LINK_MODE=copy",
+            *(f"--env={key}={value}" for key, value in BROKER.items()),
+            image, "sh", "-c", script,
+        )  # fmt: skip
+        output = result.stdout
+        version_seen = docker("run", "--rm", image, "python", "-c", "import sys; print(sys.version)").stdout
+        assert version_seen.startswith(version + "."), version_seen
+    summary = output.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed in [\d.]+s( \(.*\))?", summary), output
