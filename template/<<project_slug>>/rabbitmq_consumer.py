@@ -28,6 +28,7 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -61,6 +62,16 @@ BACKOFF_MAX_SECONDS = 30.0
 RETRY_DELAY_SECONDS = 5.0
 # How long the worker waits for broker traffic before it checks for a stop request.
 POLL_SECONDS = 0.5
+# Touched on every turn of the consume loop (every POLL_SECONDS while idle): a worker stuck in a
+# handler, or wedged anywhere else, leaves it stale, which Kubernetes' liveness probe detects
+# (deploy/kubernetes/worker-deployment.yaml). /tmp is writable where the root file system is not.
+HEARTBEAT_FILE = os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/worker-heartbeat")  # noqa: S108
+
+
+def heartbeat() -> None:
+    """Mark the worker alive: HEARTBEAT_FILE's modification time is now."""
+    with contextlib.suppress(OSError):  # a liveness signal, never a reason to stop consuming
+        Path(HEARTBEAT_FILE).touch()
 # Connection-level refusals: 403 ACCESS_REFUSED, 530 NOT_ALLOWED (e.g. an unknown vhost).
 REFUSED_REPLY_CODES = (403, 530)
 
@@ -196,6 +207,7 @@ class Consumer:
             self.failures = 0
             log.info("consuming %s (prefetch %d)", self.queue, self.prefetch)
             while not self.stopping:
+                heartbeat()
                 connection.process_data_events(time_limit=POLL_SECONDS)
                 if not channel.consumer_tags:
                     raise ConsumerCancelled("the broker cancelled the consumer")
@@ -229,6 +241,7 @@ class Consumer:
         """Sleep, but wake up early for a stop request."""
         deadline = time.monotonic() + seconds
         while not self.stopping and (remaining := deadline - time.monotonic()) > 0:
+            heartbeat()  # waiting to reconnect or to retry is alive, not wedged
             time.sleep(min(remaining, POLL_SECONDS))
 
 
