@@ -80,7 +80,7 @@ def refusal(answers: dict[str, Any]) -> str:
     return ""
 
 
-def _consistent(answers: dict[str, Any]) -> bool:
+def consistent(answers: dict[str, Any]) -> bool:
     """Whether a question copier.yml does not ask (its `when:`) keeps its default, so that every
     pair the matrix counts is one a project can really have."""
     context, defaults = {**FIXED, **answers}, choice_questions()
@@ -108,7 +108,7 @@ def _accepted() -> tuple[tuple[tuple[str, Any], ...], ...]:
 @cache
 def _matrix() -> tuple[tuple[tuple[str, Any], ...], ...]:
     """A greedy pairwise cover of the accepted, consistent combinations."""
-    candidates = [dict(c) for c in _accepted() if _consistent(dict(c))]
+    candidates = [dict(c) for c in _accepted() if consistent(dict(c))]
     uncovered = set().union(*(_pairs(c) for c in candidates))
     chosen: list[dict[str, Any]] = []
     while uncovered:

@@ -6,13 +6,28 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from containers import fresh_database  # noqa: F401 (a fixture of the tests marked docker)
+from pytest_copie.plugin import Copie
+from typer.testing import CliRunner
 
-from support import ProjectVenv, create_venv, render, requirements_key
+from containers import fresh_database  # noqa: F401 (a fixture of the tests marked docker)
+from flaskgen import bundle
+from flaskgen.cli import app
+from histories import TINY_V1, TINY_V2, git, make_template, new_project
+from support import (
+    DEPLOY_TARGETS,
+    REPO_ROOT,
+    ProjectVenv,
+    Render,
+    create_venv,
+    requirements_key,
+    skip_unless_required,
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +44,25 @@ def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Proje
     return get
 
 
+@pytest.fixture(scope="session")
+def render(copie_session: Copie) -> Render:
+    """Renders the template with pytest-copie (its --template option: this checkout, uncommitted
+    changes included), then moves the project to `dest`; a refused answer raises."""
+
+    def render_into(dest: Path, **answers: Any) -> Path:
+        answers.setdefault("project_name", dest.name)
+        result = copie_session.copy(extra_answers=answers)
+        if result.exception is not None:
+            raise result.exception
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(result.project_dir, dest)
+        return dest
+
+    return render_into
+
+
 @pytest.fixture(scope="module")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def default_project(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered with the default answers; tests must not change it."""
     return render(tmp_path_factory.mktemp("default") / "acme_service")
 
@@ -54,3 +86,199 @@ def isolated_home(
     monkeypatch.setenv("UV_CACHE_DIR", uv_cache)
     monkeypatch.delenv("FLASKGEN_TEMPLATE_REPO", raising=False)
     return home
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+# --- update, check and the template history ------------------------------------------------
+
+# The commit whose template the real-template tests tag as v0.1.0: same questions as now.
+PREVIOUS_RELEASE_SUBJECT = "deploy targets:"
+# What the tagged clone takes from the working tree, uncommitted changes included.
+WORKING_TREE = ("copier.yml", "template", "generator", "pyproject.toml", "README.md")
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+@pytest.fixture
+def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh machine (see isolated_home), with a git identity, for the tests of update,
+    check and the template history (they use it for every test: `pytestmark`)."""
+    monkeypatch.delenv("FLASKGEN_DEBUG", raising=False)
+    for key, value in GIT_IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    return isolated_home
+
+
+@pytest.fixture
+def tiny_releases(tmp_path: Path) -> Path:
+    """The tiny template (support.TINY_V1, TINY_V2) released as v1.0.0 and v2.0.0."""
+    return make_template(tmp_path / "tiny", ("v1.0.0", TINY_V1), ("v2.0.0", TINY_V2))
+
+
+@pytest.fixture
+def tiny_project(runner: CliRunner, tiny_releases: Path, tmp_path: Path) -> Path:
+    """A project of the tiny template at v1.0.0, committed."""
+    return new_project(runner, tmp_path / "proj", "--template", str(tiny_releases), "--vcs-ref", "v1.0.0")
+
+
+@pytest.fixture(scope="session")
+def real_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository whose template has two releases: an older commit as
+    v0.1.0 and the working tree (uncommitted changes included) as v0.2.0. Tests must not
+    change it (they clone it to add releases)."""
+    clone = tmp_path_factory.mktemp("history") / "flaskgen"
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True, capture_output=True)
+    previous = git(clone, "log", "--format=%H", "--fixed-strings", f"--grep={PREVIOUS_RELEASE_SUBJECT}")
+    if not previous.split():
+        skip_unless_required(
+            f"no commit '{PREVIOUS_RELEASE_SUBJECT} ...' in this clone (shallow?) to tag v0.1.0"
+        )
+    for name in WORKING_TREE:
+        target = clone / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copyfile(source, target)
+    git(clone, "add", "-A", *WORKING_TREE)
+    if git(clone, "status", "--porcelain", "--", *WORKING_TREE).strip():
+        git(clone, "commit", "-qm", "the working tree")
+    git(clone, "tag", "v0.1.0", previous.split()[-1])
+    git(clone, "tag", "v0.2.0", "HEAD")
+    return clone
+
+
+@pytest.fixture
+def real_template(real_history: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """flaskgen's template history is the tagged clone's (as if this flaskgen were v0.2.0)."""
+    monkeypatch.setenv(bundle.TEMPLATE_REPO_ENV, str(real_history))
+    return real_history
+
+
+# --- flaskgen new, on a tiny template --------------------------------------------------------
+
+TINY_COPIER_YML = """\
+_subdirectory: template
+_answers_file: .copier-answers.yml
+project_name:
+  type: str
+  help: Name of the project
+  default: "{{ (_copier_conf.dst_path | string).split('/') | last }}"
+  validator: "{% if not project_name.strip() %}project_name must not be empty{% endif %}"
+flavour:
+  type: str
+  help: Flavour of the project
+  choices: [vanilla, chocolate]
+  default: vanilla
+count:
+  type: int
+  help: How many scoops
+  default: 3
+  validator: >-
+    {% if count < 1 %}
+    count must be
+    at least 1
+    {% endif %}
+toppings:
+  type: yaml
+  when: false
+  default: [nuts, cream]
+"""
+
+
+def write_template(root: Path, readme: str = "{{ project_name }} {{ flavour }} {{ count }}\n") -> Path:
+    (root / "template").mkdir(parents=True, exist_ok=True)
+    (root / "copier.yml").write_text(TINY_COPIER_YML, encoding="utf-8")
+    (root / "template" / "README.md.jinja").write_text(readme, encoding="utf-8")
+    (root / "template" / "{{ _copier_conf.answers_file }}.jinja").write_text(
+        "{{ _copier_answers | to_nice_yaml }}", encoding="utf-8"
+    )
+    return root
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A three-question template in a plain folder (no git), with a computed answer."""
+    return write_template(tmp_path / "tiny")
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    """A git template: 1.0.0, then 2.0.0 with a new question, then an untagged commit."""
+    repo = write_template(tmp_path / "tagged", readme="v1 {{ project_name }}\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+    git(repo, "tag", "1.0.0")
+    write_template(repo, readme="v2 {{ project_name }} {{ extra }}\n")
+    with (repo / "copier.yml").open("a", encoding="utf-8") as config:
+        config.write("extra:\n  type: str\n  default: more\n")
+    git(repo, "commit", "-qam", "v2")
+    git(repo, "tag", "2.0.0")
+    (repo / "template" / "README.md.jinja").write_text("v3 {{ project_name }}\n", encoding="utf-8")
+    git(repo, "commit", "-qam", "v3, unreleased")
+    return repo
+
+
+# --- refusals of flaskgen new, on the bundled template ---------------------------------------
+
+
+@pytest.fixture
+def system_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temp dir Copier clones templates into: empty after every run, or something leaked."""
+    scratch = tmp_path_factory.mktemp("system-tmp")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+@pytest.fixture
+def flaskgen(system_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
+    """Run `flaskgen ARGS...` in-process, never in debug mode, checking the temp dir after."""
+    monkeypatch.delenv("FLASKGEN_DEBUG", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str | Path):
+        result = runner.invoke(app, [str(arg) for arg in args])
+        assert list(system_tmp.iterdir()) == [], "a temporary folder was left behind"
+        return result
+
+    return run
+
+
+# --- deploy targets -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deploy_projects(render: Render, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """One project per (deploy target, CI), PostgreSQL, rendered once for the session."""
+    rendered = {}
+    for target in DEPLOY_TARGETS:
+        for ci in ("github", "gitlab"):
+            dest = tmp_path_factory.mktemp(f"{target}-{ci}") / "shop"
+            rendered[target, ci] = render(dest, database="postgresql", deploy_target=target, ci=ci)
+    return rendered
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The answer matrix's combinations and their verdicts, at the end of the run."""
+    verdicts = {
+        report.nodeid.partition("[")[2].rstrip("]"): outcome
+        for outcome in ("passed", "failed", "skipped")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "call") in ("call", "setup")
+        and "test_combination_installs_lints_migrates_and_passes_its_tests[" in report.nodeid
+    }
+    if verdicts:
+        terminalreporter.section(f"answer matrix: {len(verdicts)} combinations")
+        for combination, outcome in verdicts.items():
+            terminalreporter.line(f"{outcome:8} {combination}")

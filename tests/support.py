@@ -12,16 +12,21 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # .ci/run sets this: a test that needs a server fails instead of skipping when it is unreachable.
 REQUIRE_SERVICES = os.environ.get("FLASKGEN_REQUIRE_SERVICES") == "1"
+
+# The template's questions and computed answers, as the tests read them.
+TEMPLATE_CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+DEPLOY_TARGETS = ["docker-ssh", "compose", "kubernetes", "fly", "render", "heroku", "none"]
+# The RabbitMQ worker's process, as every deploy target runs it (project_slug "shop").
+WORKER_COMMAND = ["flask", "--app", "shop", "consume"]
 
 SERVERS = {
     "postgresql": ("127.0.0.1", 5432),
@@ -30,17 +35,9 @@ SERVERS = {
 }
 
 
-def render(dest: Path, **answers: Any) -> Path:
-    """Render the working tree's template into `dest` with the default answers plus `answers`."""
-    import copier
-    from copier.errors import DirtyLocalWarning
-
-    answers.setdefault("project_name", dest.name)
-    with warnings.catch_warnings():
-        # Tests render the working tree, uncommitted changes included, on purpose.
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(str(REPO_ROOT), dest, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
-    return dest
+# The `render` fixture (conftest.py): render(dest, **answers) renders the checkout's template into
+# dest, whose name is the project's name, with the default answers plus `answers`.
+Render = Callable[..., Path]
 
 
 def assert_one_line_error(result, exit_code: int, *phrases: str) -> str:
@@ -120,6 +117,10 @@ class ProjectVenv:
         return result
 
 
+# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same requirements.
+VenvFor = Callable[[Path], ProjectVenv]
+
+
 def requirements_key(project: Path) -> str:
     digest = hashlib.sha256()
     for name in ("requirements.txt", "requirements-dev.txt"):
@@ -127,11 +128,11 @@ def requirements_key(project: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def create_venv(project: Path, where: Path) -> ProjectVenv:
+def create_venv(project: Path, where: Path, python: str = sys.executable) -> ProjectVenv:
     """Install the project's requirements-dev.txt into a new venv with uv (seconds, cached)."""
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(where)], check=True, env=env)
+    subprocess.run([uv, "venv", "-q", "--python", python, str(where)], check=True, env=env)
     subprocess.run(
         [
             uv,
@@ -201,3 +202,24 @@ def serving(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def bundled_questions() -> dict[str, dict]:
+    """The bundled template's user-facing questions, in the long form."""
+    return {
+        name: spec if isinstance(spec, dict) else {"default": spec}
+        for name, spec in TEMPLATE_CONFIG.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
+
+
+def interpreter(version: str) -> str | None:
+    """This machine's Python `version` ("3.12"): the running one, a pyenv install, or one on PATH
+    (never a pyenv shim, which answers for whichever version a folder selects)."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True):
+        return str(candidate)
+    found = shutil.which(f"python{version}")
+    return found if found and "shims" not in Path(found).parts else None

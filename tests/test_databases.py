@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import ProjectVenv, free_port, http_get, http_post_json, render, require_server, serving
+from support import ProjectVenv, Render, free_port, http_get, http_post_json, require_server, serving
 from test_generated_project import ORDER_MODEL, dockerfile_cmd_and_env
 
 # Admin URL (SQLAlchemy form, for creating databases) and the URL form platforms hand out.
@@ -84,6 +84,7 @@ class DatabaseProject:
     ],
 )
 def db_project(
+    render: Render,
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     venv_for: Callable[[Path], ProjectVenv],
@@ -157,7 +158,7 @@ def test_concurrent_upgrades_all_succeed(db_project: DatabaseProject) -> None:
     db_project.flask_db("check", **{k: env[k] for k in ("APP_ENV", "SECRET_KEY", "DATABASE_URL")})
 
 
-def test_a_new_model_migrates_cleanly(db_project: DatabaseProject, tmp_path: Path) -> None:
+def test_a_new_model_migrates_cleanly(render: Render, db_project: DatabaseProject, tmp_path: Path) -> None:
     project = render(tmp_path / "inventory", database=db_project.database)
     env = db_project.production_env(db_project.new_database_url())
     db_project.flask_db("upgrade", project=project, **env)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from containers import (
     build,
     container,
@@ -21,8 +22,7 @@ from containers import (
     wait_healthy,
     wait_http_ok,
 )
-
-from support import REPO_ROOT, free_port, http_get, render
+from support import REPO_ROOT, Render, free_port, http_get
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def base_images() -> list[str]:
 
 @pytest.fixture(scope="session")
 def images(
-    base_images: list[str], tmp_path_factory: pytest.TempPathFactory
+    base_images: list[str], render: Render, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str, str], tuple[str, Path]]]:
     """The generated image of (Python version, database), built once per session."""
     built: dict[tuple[str, str], tuple[str, Path]] = {}
@@ -103,7 +103,7 @@ def test_image_releases_serves_read_only_and_stops_cleanly(
         assert stopped_in < GRACEFUL_TIMEOUT, f"docker stop took {stopped_in:.1f}s"
 
 
-def test_image_builds_with_buildkit(base_images: list[str], tmp_path: Path) -> None:
+def test_image_builds_with_buildkit(base_images: list[str], render: Render, tmp_path: Path) -> None:
     """Current Docker builds with BuildKit: the same Dockerfile, offline, without a frontend pull."""
     project = render(tmp_path / "shop", python_version=PYTHON_VERSIONS[-1], database="postgresql")
     tag = f"flaskgen-test/shop:buildkit-{uuid.uuid4().hex[:6]}"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from containers import DOCKER, build, build_variant, docker, require_docker
 
-from support import REPO_ROOT, free_port, http_get, render, skip_unless_required
+from containers import DOCKER, build, build_variant, docker, require_docker
+from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
 
@@ -138,7 +138,9 @@ def serving(app: str) -> list[str]:
     return [docker("inspect", "--format", "{{.Config.Image}}", id_).stdout.strip() for id_ in ids]
 
 
-def test_three_releases_and_a_rollback_fail_no_request(registry: str, fresh_database, tmp_path: Path) -> None:
+def test_three_releases_and_a_rollback_fail_no_request(
+    registry: str, fresh_database, render: Render, tmp_path: Path
+) -> None:
     migrate_req = Path("/proc/sys/net/ipv4/tcp_migrate_req")
     if not migrate_req.exists() or migrate_req.read_text().strip() != "1":
         skip_unless_required("net.ipv4.tcp_migrate_req is not 1 on this host (.ci/run sets it)")

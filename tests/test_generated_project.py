@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pytest_copie.plugin import Copie
 
-from support import REPO_ROOT, ProjectVenv, free_port, http_get, http_post_json, render, serving, tool
+from support import REPO_ROOT, ProjectVenv, Render, free_port, http_get, http_post_json, serving, tool
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -136,7 +137,7 @@ def test_workflow_passes_zizmor_and_the_workflow_schema(default_project: Path, v
                 assert step["with"]["persist-credentials"] is False
 
 
-def test_migrations_and_the_development_loop(tmp_path: Path, venv_for: VenvFor) -> None:
+def test_migrations_and_the_development_loop(render: Render, tmp_path: Path, venv_for: VenvFor) -> None:
     project = render(tmp_path / "shop")
     venv = venv_for(project)
     venv.run(["flask", "db", "upgrade"], cwd=project)
@@ -162,7 +163,7 @@ def test_migrations_and_the_development_loop(tmp_path: Path, venv_for: VenvFor) 
     )
 
 
-def test_dockerfile_cmd_serves_the_app(tmp_path: Path, venv_for: VenvFor) -> None:
+def test_dockerfile_cmd_serves_the_app(render: Render, tmp_path: Path, venv_for: VenvFor) -> None:
     project = render(tmp_path / "served")
     venv = venv_for(project)
     cmd, image_env = dockerfile_cmd_and_env(project)
@@ -203,7 +204,7 @@ def test_production_without_secret_key_refuses_in_one_line(
 
 
 @pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13", "3.14"])
-def test_python_version_reaches_image_and_ci(tmp_path: Path, python_version: str) -> None:
+def test_python_version_reaches_image_and_ci(render: Render, tmp_path: Path, python_version: str) -> None:
     project = render(tmp_path / "versioned", python_version=python_version)
     froms = dockerfile_instruction(project, "FROM")
     assert froms and all(line.startswith(f"python:{python_version}-slim") for line in froms)
@@ -214,10 +215,10 @@ def test_python_version_reaches_image_and_ci(tmp_path: Path, python_version: str
     )
 
 
-def test_bytecode_in_an_installed_template_never_reaches_a_project(tmp_path: Path) -> None:
+def test_bytecode_in_an_installed_template_never_reaches_a_project(
+    copie_session: Copie, tmp_path: Path
+) -> None:
     """`pip install` compiles the bundled template's .py files; the project gets none of them."""
-    import copier
-
     source = tmp_path / "installed"
     shutil.copytree(REPO_ROOT / "template", source / "template")
     shutil.copy(REPO_ROOT / "copier.yml", source / "copier.yml")
@@ -225,7 +226,8 @@ def test_bytecode_in_an_installed_template_never_reaches_a_project(tmp_path: Pat
         cache = package.parent / "__pycache__"
         cache.mkdir(exist_ok=True)
         (cache / f"{package.stem}.cpython-311.pyc").write_bytes(b"\x00")
-    project = tmp_path / "clean"
-    copier.run_copy(str(source), project, data={"project_name": "clean"}, defaults=True, quiet=True)
+    result = copie_session.copy(extra_answers={"project_name": "clean"}, template_dir=source)
+    assert result.exception is None, result.exception
+    project = result.project_dir
     assert (project / "clean/__init__.py").is_file()
     assert not [path for path in project.rglob("*") if path.name == "__pycache__" or path.suffix == ".pyc"]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from containers import docker, python_image, require_docker
 
-from support import REPO_ROOT, ProjectVenv, render, require_server, tool
+from containers import docker, python_image, require_docker
+from support import REPO_ROOT, ProjectVenv, Render, require_server, tool
 
 PYTHON_VERSIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["choices"]
 DEFAULT_VERSION = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["default"]
@@ -39,7 +39,7 @@ def test_default_is_the_newest_offered_version() -> None:
 
 
 @pytest.mark.parametrize("version", [version_param(v) for v in PYTHON_VERSIONS])
-def test_generated_suite_passes(tmp_path: Path, version: str, uv_cache: str) -> None:
+def test_generated_suite_passes(render: Render, tmp_path: Path, version: str, uv_cache: str) -> None:
     """The whole dependency set (both drivers' answers' packages, the RabbitMQ worker's) installs,
     and the project's tests pass with warnings as errors."""
     require_server("rabbitmq")

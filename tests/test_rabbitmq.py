@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
-from support import ProjectVenv, render, require_server, skip_unless_required
+from support import ProjectVenv, Render, require_server, skip_unless_required
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 VenvFor = Callable[[Path], ProjectVenv]
 
@@ -54,7 +54,7 @@ def compiled_venv(venv_for: VenvFor, project: Path) -> ProjectVenv:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project rendered with use_rabbitmq=True (SQLite); tests must not change it."""
     return render(tmp_path_factory.mktemp("rabbitmq") / SLUG, use_rabbitmq=True)
 
@@ -169,7 +169,7 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
 
 @pytest.mark.rabbitmq
 @pytest.mark.postgres
-def test_generated_broker_tests_pass_on_postgresql(tmp_path: Path, venv_for: VenvFor) -> None:
+def test_generated_broker_tests_pass_on_postgresql(render: Render, tmp_path: Path, venv_for: VenvFor) -> None:
     require_server("rabbitmq")
     require_server("postgresql")
     project = render(tmp_path / SLUG, database="postgresql", use_rabbitmq=True)

@@ -58,7 +58,9 @@ def test_each_combination_renders_the_files_of_the_fixture(matrix_renders: dict[
     if os.environ.get("FLASKGEN_WRITE_FIXTURES") == "1":
         FIXTURE.parent.mkdir(exist_ok=True)
         FIXTURE.write_text(yaml.safe_dump(matrix_renders, sort_keys=False), encoding="utf-8")
-        pytest.fail(f"rewrote {FIXTURE.name}: review `git diff {FIXTURE}`, then run again without the variable")
+        pytest.fail(
+            f"rewrote {FIXTURE.name}: review `git diff {FIXTURE}`, then run again without the variable"
+        )
     expected = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
     assert list(matrix_renders) == list(expected), "the matrix changed: rewrite the fixture and review it"
     for combination, files in matrix_renders.items():
@@ -81,9 +83,7 @@ def test_every_template_file_is_rendered_by_some_combination(matrix_renders: dic
     assert sources - rendered == set()
 
 
-@pytest.mark.parametrize(
-    "answers", answer_matrix.refused_combinations(), ids=answer_matrix.combination_id
-)
+@pytest.mark.parametrize("answers", answer_matrix.refused_combinations(), ids=answer_matrix.combination_id)
 def test_refused_combinations_are_refused(copie: Any, answers: dict[str, Any]) -> None:
     result = copie.copy(extra_answers={**answer_matrix.FIXED, **answers})
     assert result.exception is not None
@@ -102,7 +102,10 @@ def history_around_plain_paths(tmp_path_factory: pytest.TempPathFactory) -> Path
     # The commit that removed the last conditional file name.
     found = subprocess.run(
         ["git", "log", "--format=%H", "-1", "--", "template/*<%*"],
-        cwd=clone, capture_output=True, text=True, check=True,
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     if not found:
         skip_unless_required("this clone has no commit that made template/'s paths plain (shallow?)")

@@ -1,0 +1,197 @@
+"""Every combination of the pairwise answer matrix (tests/answer_matrix.py, read from copier.yml),
+rendered, installed, linted, migrated and tested for real, the way the project's own CI would.
+
+Each combination runs the steps in STEPS in order, on the Python its python_version answer names,
+against a fresh database on the machine's server for its database answer (and the machine's
+RabbitMQ when it has one). Combinations run two at a time (the machine has two cores), with one
+venv per Python and dependency set. A failure names the combination and the step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import answer_matrix
+from support import ProjectVenv, create_venv, interpreter, require_server, requirements_key, tool
+from test_databases import ADMIN_SCRIPT, SERVER_URLS
+
+COMBINATIONS = answer_matrix.combinations()
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.mysql, pytest.mark.rabbitmq]
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, detail: str) -> None:
+        super().__init__(f"step '{step}' failed:\n{detail}")
+        self.step = step
+
+
+@dataclass
+class Combination:
+    answers: dict[str, Any]
+    project: Path
+    workdir: Path
+    venv: ProjectVenv | None = None
+
+    @property
+    def name(self) -> str:
+        return answer_matrix.combination_id(self.answers)
+
+    def run(self, step: str, args: list[str], timeout: float = 600, **env: str) -> str:
+        assert self.venv is not None
+        result = self.venv.run(args, cwd=self.project, timeout=timeout, check=False, **env)
+        if result.returncode != 0:
+            raise StepFailed(step, f"$ {' '.join(args)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def new_database_url(self) -> str:
+        name = f"matrix_{uuid.uuid4().hex[:10]}"
+        database = self.answers["database"]
+        if database == "sqlite":
+            return f"sqlite:///{self.workdir / name}.db"
+        admin, url = SERVER_URLS[database]
+        self.run("create a database", ["python", "-c", ADMIN_SCRIPT, admin, f"CREATE DATABASE {name}"])
+        return url.format(name=name)
+
+
+class Venvs:
+    """One venv per (Python, dependency set), made once even when two threads ask together."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.venvs: dict[tuple[str, str], ProjectVenv] = {}
+        self.locks: dict[tuple[str, str], threading.Lock] = {}
+        self.guard = threading.Lock()
+
+    def get(self, project: Path, python: str) -> ProjectVenv:
+        key = (python, requirements_key(project))
+        with self.guard:
+            lock = self.locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.venvs:
+                self.venvs[key] = create_venv(project, self.root / f"venv-{len(self.locks)}", python=python)
+            return self.venvs[key]
+
+
+def artifact_linters(combination: Combination) -> Iterator[list[str]]:
+    """The linters of the combination's CI files, Dockerfile, compose files, scripts, manifests."""
+    project, answers = combination.project, combination.answers
+    if answers["ci"] == "github":
+        yield [tool("zizmor"), "--offline", "--min-severity", "medium", ".github"]
+        yield [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            ".github/workflows/ci.yml",
+        ]
+        yield [tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"]
+    elif answers["ci"] == "gitlab":
+        yield [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"]
+    yield [tool("hadolint"), "--failure-threshold", "warning", "Dockerfile"]
+    yield [
+        tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.compose-spec",
+        *sorted(p.name for p in project.glob("compose*.yaml")),
+    ]
+    scripts = sorted(str(p.relative_to(project)) for p in project.glob("deploy/**/*.sh"))
+    if scripts:
+        yield [tool("shellcheck"), *scripts]
+    manifests = sorted(str(p.relative_to(project)) for p in project.glob("deploy/kubernetes/*.yaml"))
+    if manifests:
+        yield [tool("kubernetes-validate"), "--strict", *manifests]
+
+
+def run_steps(combination: Combination, venvs: Venvs) -> None:
+    """The combination's steps, in order; the first failure raises StepFailed naming its step."""
+    python = interpreter(combination.answers["python_version"])
+    if python is None:
+        raise StepFailed("install", f"no Python {combination.answers['python_version']} on this machine")
+    try:
+        combination.venv = venvs.get(combination.project, python)
+    except subprocess.SubprocessError as exc:
+        raise StepFailed("install", str(exc)) from exc
+    combination.run("lint", ["ruff", "check", "."])
+    combination.run("format", ["ruff", "format", "--check", "."])
+    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
+    database_url = combination.new_database_url()
+    combination.run("migrate", ["flask", "db", "upgrade"], **production, DATABASE_URL=database_url)
+    combination.run("migrate", ["flask", "db", "check"], **production, DATABASE_URL=database_url)
+    broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
+    output = combination.run(
+        "tests",
+        ["python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],
+        TEST_DATABASE_URL=combination.new_database_url(),
+        **broker,
+    )
+    if "skipped" in output:
+        raise StepFailed("tests", f"the generated suite skipped tests:\n{output[-3000:]}")
+    for linter in artifact_linters(combination):
+        result = subprocess.run(linter, cwd=combination.project, capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise StepFailed("artifact linters", f"$ {' '.join(linter)}\n{result.stdout}\n{result.stderr}")
+
+
+@pytest.fixture(scope="module")
+def matrix_outcomes(
+    request: pytest.FixtureRequest, copie_session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Callable[[], None]]:
+    """Renders and runs the selected combinations, two at a time; maps each to a check that
+    re-raises its failure (so each combination is its own test, with its own verdict)."""
+    for server in ("postgresql", "mysql", "rabbitmq"):
+        require_server(server)
+    selected = {
+        item.callspec.id
+        for item in request.session.items
+        if item.originalname == test_combination_installs_lints_migrates_and_passes_its_tests.__name__
+    }
+    venvs = Venvs(tmp_path_factory.mktemp("matrix-venvs"))
+    combinations = []
+    for answers in COMBINATIONS:
+        if answer_matrix.combination_id(answers) not in selected:
+            continue
+        result = copie_session.copy(extra_answers={**answer_matrix.FIXED, **answers})
+        if result.exception is not None:
+            pytest.fail(f"{answer_matrix.combination_id(answers)}: render failed: {result.exception}")
+        combinations.append(Combination(answers, result.project_dir, tmp_path_factory.mktemp("matrix-work")))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {c.name: pool.submit(run_steps, c, venvs) for c in combinations}
+    return {name: future.result for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=answer_matrix.combination_id)
+def test_combination_installs_lints_migrates_and_passes_its_tests(
+    matrix_outcomes: dict[str, Callable[[], None]], answers: dict[str, Any]
+) -> None:
+    name = answer_matrix.combination_id(answers)
+    try:
+        matrix_outcomes[name]()
+    except StepFailed as failure:
+        pytest.fail(f"combination {name}: {failure}", pytrace=False)
+
+
+def test_matrix_gives_every_answer_each_of_its_values() -> None:
+    for question, values in answer_matrix.choice_questions().items():
+        assert {c[question] for c in COMBINATIONS} == set(values), question
+
+
+def test_matrix_covers_every_pair_of_values_a_project_can_have() -> None:
+    questions = answer_matrix.choice_questions()
+    possible = set()
+    for values in itertools.product(*questions.values()):
+        answers = dict(zip(questions, values, strict=True))
+        if not answer_matrix.refusal(answers) and answer_matrix.consistent(answers):
+            possible |= set(itertools.combinations(answers.items(), 2))
+    covered = {pair for c in COMBINATIONS for pair in itertools.combinations(c.items(), 2)}
+    assert possible - covered == set()
