@@ -22,11 +22,10 @@ from containers import (
     wait_healthy,
     wait_http_ok,
 )
-from support import REPO_ROOT, Render, free_port, http_get
+from support import PYTHON_VERSIONS, Render, free_port, http_get
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-PYTHON_VERSIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["choices"]
 DATABASES = ["postgresql", "mysql"]
 # Pairwise, to keep CI short: every offered Python version, and each database with several.
 COMBINATIONS = [(version, DATABASES[i % len(DATABASES)]) for i, version in enumerate(PYTHON_VERSIONS)]

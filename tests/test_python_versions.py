@@ -12,30 +12,31 @@ import pytest
 import yaml
 
 from containers import docker, python_image, require_docker
-from support import REPO_ROOT, ProjectVenv, Render, require_server, tool
+from support import (
+    PYTHON_VERSIONS,
+    REPO_ROOT,
+    ProjectVenv,
+    Render,
+    interpreter,
+    require_server,
+    tool,
+    version_key,
+)
 
-PYTHON_VERSIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["choices"]
 DEFAULT_VERSION = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["default"]
-PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 UV = str(Path(tool("uv")).resolve())  # the test extra's uv, not a pyenv shim
 # The RabbitMQ worker's own tests run against the machine's broker.
 BROKER = {"RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"}
 
 
-def local_python(version: str) -> Path | None:
-    """This machine's interpreter of `version` (pyenv's newest build), if any."""
-    builds = sorted(PYENV_ROOT.glob(f"versions/{version}.*/bin/python{version}"))
-    return builds[-1] if builds else None
-
-
 def version_param(version: str):
-    marks = [pytest.mark.slow] if local_python(version) else [pytest.mark.slow, pytest.mark.docker]
+    marks = [pytest.mark.slow] if interpreter(version) else [pytest.mark.slow, pytest.mark.docker]
     return pytest.param(version, marks=marks, id=f"py{version}")
 
 
 def test_default_is_the_newest_offered_version() -> None:
     """The newest version whose dependencies install and whose tests pass (the tests below)."""
-    assert max(PYTHON_VERSIONS, key=lambda v: tuple(map(int, v.split(".")))) == DEFAULT_VERSION
+    assert max(PYTHON_VERSIONS, key=version_key) == DEFAULT_VERSION
 
 
 @pytest.mark.parametrize("version", [version_param(v) for v in PYTHON_VERSIONS])
@@ -45,11 +46,11 @@ def test_generated_suite_passes(render: Render, tmp_path: Path, version: str, uv
     require_server("rabbitmq")
     project = render(tmp_path / "shop", python_version=version, database="postgresql", use_rabbitmq=True)
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
-    interpreter = local_python(version)
-    if interpreter is not None:
+    local = interpreter(version)
+    if local is not None:
         env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
         venv = tmp_path / "venv"
-        subprocess.run([UV, "venv", "-q", "--python", str(interpreter), str(venv)], check=True, env=env)
+        subprocess.run([UV, "venv", "-q", "--python", local, str(venv)], check=True, env=env)
         subprocess.run(
             [UV, "pip", "install", "-q", "--python", str(venv / "bin/python"), "-r", "requirements-dev.txt"],
             cwd=project,
