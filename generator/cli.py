@@ -293,7 +293,9 @@ def new(
             )
         if quiet:
             return
-        for warning in (*source.notes, *created.warnings):
+        from .sources import untagged_url_warnings
+
+        for warning in (*source.notes, *created.warnings, *untagged_url_warnings(created.path)):
             typer.echo(f"{PROG}: warning: {warning}", err=True)
         _summary(dest, created, bundled=source.bundled, label=source.label)
 
@@ -526,6 +528,47 @@ def _reported(debug: bool) -> Iterator[None]:
             f"Run again with --debug for the traceback, and report it"
         )
         raise typer.Exit(FAILURE) from None
+
+
+@app.command()
+def source(
+    src: Annotated[
+        str,
+        typer.Argument(
+            metavar="SRC",
+            help="The new template source: a git URL (https://host/org/template.git, git@host:org/"
+            "template.git, gh:org/repo), a path to a git repository, or 'bundled' for flaskgen's "
+            "own offline history.",
+        ),
+    ],
+    path: Annotated[
+        str,
+        typer.Argument(metavar="PATH", help="The project (its root folder)."),
+    ] = ".",
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="FLASKGEN_DEBUG", help="Show a full traceback on failure."),
+    ] = False,
+) -> None:
+    """Switch a project to another template source, at the same version.
+
+    Rewrites _src_path in .copier-answers.yml, once SRC is known to have the project's
+    version; flaskgen update and copier update then merge from SRC. A team fork or
+    flaskgen's published repository, tagged with releases, is what Renovate follows.
+    """
+    with _reported(debug):
+        from . import sources
+
+        switched = sources.switch(Path(os.path.abspath(path)), src)
+        for warning in switched.warnings:
+            typer.echo(f"{PROG}: warning: {warning}", err=True)
+        if switched.old == switched.new:
+            typer.echo(f"{path}: template source {switched.new} (unchanged).")
+            return
+        typer.echo(
+            f"{path}: template source {switched.old} -> {switched.new}, at version {switched.version}.\n"
+            "Review and commit .copier-answers.yml; flaskgen update now merges from the new source."
+        )
 
 
 def main() -> None:

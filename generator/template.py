@@ -78,7 +78,10 @@ def resolve(spec: str | None, vcs_ref: str | None = None) -> Template:
     if spec is None:
         return bundled(vcs_ref)
     if _REMOTE.match(spec) or spec.endswith(".git"):
-        return Template(src=spec, vcs_ref=vcs_ref)
+        from .sources import expand_shortcut
+
+        # Recorded as a full URL: Renovate's Copier manager does not read gh:/gl: shortcuts.
+        return Template(src=expand_shortcut(spec), vcs_ref=vcs_ref)
 
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".bundle":

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from containers import fresh_database  # noqa: F401 (a fixture of the tests marked docker)
 from flaskgen import bundle
 from flaskgen.cli import app
-from histories import TINY_V1, TINY_V2, git, make_template, new_project
+from histories import TINY_V1, TINY_V2, clone_with_working_tree, git, make_template, new_project
 from support import (
     DEPLOY_TARGETS,
     REPO_ROOT,
@@ -134,24 +134,12 @@ def real_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of this repository whose template has two releases: an older commit as
     v0.1.0 and the working tree (uncommitted changes included) as v0.2.0. Tests must not
     change it (they clone it to add releases)."""
-    clone = tmp_path_factory.mktemp("history") / "flaskgen"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True, capture_output=True)
+    clone = clone_with_working_tree(REPO_ROOT, tmp_path_factory.mktemp("history") / "flaskgen", WORKING_TREE)
     previous = git(clone, "log", "--format=%H", "--fixed-strings", f"--grep={PREVIOUS_RELEASE_SUBJECT}")
     if not previous.split():
         skip_unless_required(
             f"no commit '{PREVIOUS_RELEASE_SUBJECT} ...' in this clone (shallow?) to tag v0.1.0"
         )
-    for name in WORKING_TREE:
-        target = clone / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copyfile(source, target)
-    git(clone, "add", "-A", *WORKING_TREE)
-    if git(clone, "status", "--porcelain", "--", *WORKING_TREE).strip():
-        git(clone, "commit", "-qm", "the working tree")
     git(clone, "tag", "v0.1.0", previous.split()[-1])
     git(clone, "tag", "v0.2.0", "HEAD")
     return clone

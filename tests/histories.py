@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -69,6 +70,23 @@ def make_template(root: Path, *versions: tuple[str, dict[str, str | None]]) -> P
         git(root, "commit", "-qm", f"template {tag}")
         git(root, "tag", tag)
     return root
+
+
+def clone_with_working_tree(source: Path, clone: Path, names: tuple[str, ...]) -> Path:
+    """A clone of the repository `source` whose HEAD commit adds the working tree's `names`
+    (uncommitted changes included): the version under test, as the latest commit."""
+    subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True, capture_output=True)
+    for name in names:
+        target = clone / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copyfile(source / name, target)
+    git(clone, "add", "-A", *names)
+    if git(clone, "status", "--porcelain", "--", *names).strip():
+        git(clone, "commit", "-qm", "the working tree")
+    return clone
 
 
 def commit_all(repo: Path, message: str) -> None:

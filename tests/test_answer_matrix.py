@@ -137,11 +137,11 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
         raise StepFailed("install", str(exc)) from exc
     combination.run("lint", ["ruff", "check", "."])
     combination.run("format", ["ruff", "format", "--check", "."])
-    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
+    broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
+    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
     database_url = combination.new_database_url()
     combination.run("migrate", ["flask", "db", "upgrade"], **production, DATABASE_URL=database_url)
     combination.run("migrate", ["flask", "db", "check"], **production, DATABASE_URL=database_url)
-    broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
     output = combination.run(
         "tests",
         ["python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],

@@ -122,9 +122,11 @@ def test_driver_and_engine_options_follow_the_answer(db_project: DatabaseProject
     )
     uri, options = json.loads(config.stdout)
     if db_project.database == "postgresql":
-        assert uri == "postgresql+psycopg://u:p@h/d" and options["pool_pre_ping"] is True
+        assert uri == "postgresql+psycopg://u:p@h/d"
+        assert options["connect_args"] == {"connect_timeout": 3}
     elif db_project.database == "mysql":
         assert uri == "mysql+pymysql://u:p@h/d?charset=utf8mb4" and options["pool_recycle"] < 3600
+        assert options["connect_args"]["connect_timeout"] == options["connect_args"]["read_timeout"] == 3
     else:
         assert uri == "sqlite:////tmp/x.db" and options == {}
 
@@ -234,3 +236,26 @@ def test_production_database_url_rule(db_project: DatabaseProject) -> None:
     else:
         assert result.returncode != 0
         assert "DATABASE_URL is not set" in result.stderr
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "no-database-name"])
+def test_flask_db_upgrade_refuses_a_bad_database_in_one_line(db_project: DatabaseProject, fault: str) -> None:
+    """The real CLI, as a release step runs it: one line naming the server, never the password."""
+    if db_project.database == "sqlite":
+        url = f"sqlite:///{db_project.workdir / 'missing-folder' / 'app.db'}"
+        expected = "cannot open the SQLite database"
+    elif fault == "unreachable":
+        scheme = {"postgresql": "postgresql", "mysql": "mysql"}[db_project.database]
+        url = f"{scheme}://app:hunter2hunter2@127.0.0.1:{free_port()}/appdb"
+        expected = "cannot reach the database 'appdb' at 127.0.0.1:"
+    else:
+        url = {"postgresql": "postgres://app:hunter2hunter2@127.0.0.1:5432", "mysql": "mysql://"}[
+            db_project.database
+        ]
+        expected = "DATABASE_URL names no database"
+    result = db_project.flask_db("upgrade", check=False, **db_project.production_env(url))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "hunter2" not in result.stderr

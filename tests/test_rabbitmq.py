@@ -31,12 +31,14 @@ RABBITMQ_FILES = [
     f"{SLUG}/messaging.py",
     f"{SLUG}/message_handlers.py",
     f"{SLUG}/models/processed_message.py",
+    f"{SLUG}/models/outbox_message.py",
     "migrations/versions/0002_create_processed_messages.py",
+    "migrations/versions/0003_create_outbox_messages.py",
     "tests/test_rabbitmq_worker.py",
     "tests/test_rabbitmq_broker.py",
     "tests/worker_with_test_handlers.py",
 ]
-BROKER_TESTS = 6  # the tests of tests/test_rabbitmq_broker.py, parameters included
+BROKER_TESTS = 9  # the tests of tests/test_rabbitmq_broker.py, parameters included
 
 
 # Byte-compiles the venv's packages, as pip does on a user's install (uv does not by default):
@@ -153,7 +155,7 @@ def run_generated_suite(project: Path, venv: ProjectVenv, *paths: str, **env: st
     result = venv.run(
         ["python", "-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "error", *paths],
         cwd=project,
-        timeout=180,
+        timeout=600,
         RABBITMQ_URL=RABBITMQ_URL,
         **env,
     )
@@ -168,19 +170,23 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
 
 
 @pytest.mark.rabbitmq
-@pytest.mark.postgres
-def test_generated_broker_tests_pass_on_postgresql(render: Render, tmp_path: Path, venv_for: VenvFor) -> None:
+@pytest.mark.parametrize(
+    "database",
+    [pytest.param("postgresql", marks=pytest.mark.postgres), pytest.param("mysql", marks=pytest.mark.mysql)],
+)
+def test_generated_suite_passes_on_a_database_server_with_the_broker(
+    render: Render, tmp_path: Path, venv_for: VenvFor, database: str
+) -> None:
+    """Every generated test at once, the database outages and the broker's included."""
     require_server("rabbitmq")
-    require_server("postgresql")
-    project = render(tmp_path / SLUG, database="postgresql", use_rabbitmq=True)
+    require_server(database)
+    project = render(tmp_path / SLUG, database=database, use_rabbitmq=True)
     venv = compiled_venv(venv_for, project)
-    admin, url = SERVER_URLS["postgresql"]
+    admin, url = SERVER_URLS[database]
     name = f"flaskgen_{uuid.uuid4().hex[:10]}"
     venv.run(["python", "-c", ADMIN_SCRIPT, admin, f"CREATE DATABASE {name}"], cwd=tmp_path)
     try:
-        run_generated_suite(
-            project, venv, "tests/test_rabbitmq_broker.py", TEST_DATABASE_URL=url.format(name=name)
-        )
+        run_generated_suite(project, venv, TEST_DATABASE_URL=url.format(name=name))
     finally:
         venv.run(["python", "-c", ADMIN_SCRIPT, admin, f"DROP DATABASE IF EXISTS {name}"], cwd=tmp_path)
 

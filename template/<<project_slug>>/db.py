@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,20 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+# Seconds each statement may take in this context, when set: tighter than the request's own
+# limit (e.g. readyz). Enforced on database servers (query_deadlines.py), not on SQLite files.
+statement_deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Give each statement inside the block at most `seconds`."""
+    token = statement_deadline.set(seconds)
+    try:
+        yield
+    finally:
+        statement_deadline.reset(token)
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

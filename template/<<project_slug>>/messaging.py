@@ -1,12 +1,15 @@
 """Publishing messages to RabbitMQ, and the queues that publisher and worker both declare.
 
-The web app calls `publish("user.created", {...})`; the worker (`flask consume`, see
-rabbitmq_consumer.py) runs the handler of each message type (message_handlers.py).
+The web app calls `publish("user.created", {...})`: the message is written to the outbox table
+(models/outbox_message.py) in the request's own transaction, and the worker (`flask consume`,
+see rabbitmq_consumer.py) publishes it once committed, then runs the handler of each message
+type (message_handlers.py). So a request never waits for the broker nor fails with it: a broker
+outage delays messages and loses none, and a change that rolls back announces nothing.
 
 A message is JSON, persistent (it survives a broker restart) and carries a unique `message_id`.
-`publish` returns once the broker has confirmed that it stored the message, and raises
-`PublishError` when it could not. Delivery is at least once: when a confirm is lost the message
-may be published twice, and the worker uses `message_id` to handle it only once.
+The outbox row is deleted only after the broker confirmed that it stored the message. Delivery is
+at least once: when a confirm is lost the message may be published twice, and the worker uses
+`message_id` to handle it only once. `Publisher` publishes directly, for scripts and tests.
 """
 
 from __future__ import annotations
@@ -21,16 +24,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pika
-from flask import Flask, current_app
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
+from sqlalchemy import select
+
+from .db import db
+from .models import OutboxMessage
 
 # Quorum queues are replicated and durable. A message that keeps coming back (e.g. its worker is
 # killed while handling it, again and again) is dead-lettered after this many deliveries.
 DELIVERY_LIMIT = 20
 # A broker short of memory or disk blocks publishers: fail the publish instead of hanging.
 BLOCKED_CONNECTION_TIMEOUT_SECONDS = 30
-PUBLISHER_EXTENSION = "rabbitmq_publisher"
+# A broker that stops answering is noticed after two missed heartbeats (RabbitMQ's own default is
+# 60 s); the worker then reconnects with backoff.
+HEARTBEAT_SECONDS = 15
+# Outbox messages the worker publishes per round, oldest first.
+OUTBOX_BATCH = 100
 
 
 class PublishError(Exception):
@@ -40,8 +51,11 @@ class PublishError(Exception):
 def connection_parameters(url: str, connection_name: str) -> pika.URLParameters:
     """Parameters from RABBITMQ_URL; its query string (e.g. `?heartbeat=30`) takes precedence."""
     parameters = pika.URLParameters(url)
-    if "blocked_connection_timeout" not in parse_qs(urlsplit(url).query):
+    query = parse_qs(urlsplit(url).query)
+    if "blocked_connection_timeout" not in query:
         parameters.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT_SECONDS
+    if "heartbeat" not in query:
+        parameters.heartbeat = HEARTBEAT_SECONDS
     # Shown by `rabbitmqctl list_connections client_properties` and the management UI.
     parameters.client_properties = {"connection_name": connection_name}
     return parameters
@@ -77,13 +91,7 @@ class Publisher:
         """Publish `data` as JSON and wait for the broker's confirm; return the message id."""
         message_id = message_id or uuid.uuid4().hex
         body = json.dumps(data, separators=(",", ":")).encode()
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=pika.DeliveryMode.Persistent,
-            message_id=message_id,
-            type=message_type,
-            timestamp=int(time.time()),
-        )
+        properties = message_properties(message_type, message_id)
         # A reused connection may have been closed by the broker while idle: then try a new one.
         retry_on_new_connection = self._open_channel() is not None
         while True:
@@ -91,7 +99,7 @@ class Publisher:
                 channel = self._open_channel() or self._connect()
                 # mandatory: a message that no queue takes comes back as an error, not dropped.
                 channel.basic_publish("", self.queue, body, properties, mandatory=True)
-            except (AMQPError, OSError) as exc:
+            except (AMQPError, AMQPConnectorException, OSError) as exc:
                 self.close()
                 if not retry_on_new_connection:
                     detail = f"{exc.__class__.__name__}: {exc}"
@@ -124,19 +132,48 @@ class Publisher:
         return channel
 
 
-def init_app(app: Flask) -> None:
-    """Give the app a publisher; without RABBITMQ_URL (the tests) publishing does nothing."""
-    url = app.config["RABBITMQ_URL"]
-    app.extensions[PUBLISHER_EXTENSION] = (
-        Publisher(url, app.config["RABBITMQ_QUEUE"], app.config["RABBITMQ_DEAD_LETTER_QUEUE"])
-        if url
-        else None
+def message_properties(message_type: str, message_id: str) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type="application/json",
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=message_id,
+        type=message_type,
+        timestamp=int(time.time()),
     )
 
 
-def publish(message_type: str, data: Any) -> str | None:
-    """Publish with the current app's publisher; return the message id (None: messaging is off)."""
-    publisher: Publisher | None = current_app.extensions[PUBLISHER_EXTENSION]
-    if publisher is None:
-        return None
-    return publisher.publish(message_type, data)
+def publish(message_type: str, data: Any) -> str:
+    """Add a message to the outbox, in the current transaction; return its message id.
+
+    It reaches the broker once the caller commits (the worker publishes it); rolled back, it
+    never existed.
+    """
+    message_id = uuid.uuid4().hex
+    body = json.dumps(data, separators=(",", ":"))
+    db.session.add(OutboxMessage(message_id=message_id, type=message_type, body=body))
+    return message_id
+
+
+def publish_outbox(channel: BlockingChannel, queue: str) -> int:
+    """Publish committed outbox messages, oldest first, on a channel in confirm mode; delete
+    each once the broker confirmed it. Return how many were published.
+
+    Needs an app context. Several workers share the outbox: each skips the rows another has
+    locked (PostgreSQL, MariaDB 10.6+, MySQL 8; SQLite has one writer anyway). A broker error
+    propagates after the confirmed messages are deleted.
+    """
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .order_by(OutboxMessage.id)
+        .limit(OUTBOX_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    try:
+        for message in messages:
+            properties = message_properties(message.type, message.message_id)
+            # mandatory: a message that no queue takes comes back as an error, not dropped.
+            channel.basic_publish("", queue, message.body.encode(), properties, mandatory=True)
+            db.session.delete(message)
+    finally:
+        db.session.commit()  # the deletions of the confirmed ones, and the row locks released
+    return len(messages)

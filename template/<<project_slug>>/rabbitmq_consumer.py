@@ -1,7 +1,8 @@
 """The RabbitMQ worker: `flask consume`, or `python -m <package>.rabbitmq_consumer`.
 
-It takes messages from RABBITMQ_QUEUE, at most RABBITMQ_PREFETCH unacked at a time, and runs
-the handler that message_handlers.HANDLERS registers for each message's type, inside an app
+It publishes the outbox (messages the app committed with its data, see messaging.py) to
+RABBITMQ_QUEUE, takes messages from that queue, at most RABBITMQ_PREFETCH unacked at a time, and
+runs the handler that message_handlers.HANDLERS registers for each message's type, inside an app
 context of its own.
 
 - A message is acked only after its handler's work is committed. Delivery is at least once:
@@ -10,7 +11,8 @@ context of its own.
   raised) is nacked without requeue: it lands in RABBITMQ_DEAD_LETTER_QUEUE instead of coming
   back forever. RetryLater, or a database that does not answer, requeues it after a pause; the
   queue's delivery limit dead-letters it if that goes on.
-- A lost connection or a broker restart: reconnect, with jittered exponential backoff.
+- A lost connection, a broker restart, a handshake that never completes or a broker that stops
+  answering (two missed heartbeats): reconnect, with jittered exponential backoff.
   Refused credentials or permissions, or another channel error, will not fix themselves: the
   worker exits 1 with a one-line error.
 - SIGTERM or SIGINT: finish and ack the message in hand, then close the connection, so the
@@ -35,6 +37,7 @@ import click
 import pika
 from flask import Flask, current_app
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import (
     AMQPError,
     AuthenticationError,
@@ -51,7 +54,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from .config import ConfigError
 from .db import db
 from .message_handlers import HANDLERS, RetryLater
-from .messaging import connection_parameters, declare_queues
+from .messaging import OUTBOX_BATCH, connection_parameters, declare_queues, publish_outbox
 from .models import ProcessedMessage
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,8 @@ BACKOFF_MAX_SECONDS = 30.0
 RETRY_DELAY_SECONDS = 5.0
 # How long the worker waits for broker traffic before it checks for a stop request.
 POLL_SECONDS = 0.5
+# Connection-level refusals: 403 ACCESS_REFUSED, 530 NOT_ALLOWED (e.g. an unknown vhost).
+REFUSED_REPLY_CODES = (403, 530)
 # Touched on every turn of the consume loop (every POLL_SECONDS while idle): a worker stuck in a
 # handler, or wedged anywhere else, leaves it stale, which Kubernetes' liveness probe detects
 # (deploy/kubernetes/worker-deployment.yaml). /tmp is writable where the root file system is not.
@@ -72,8 +77,6 @@ def heartbeat() -> None:
     """Mark the worker alive: HEARTBEAT_FILE's modification time is now."""
     with contextlib.suppress(OSError):  # a liveness signal, never a reason to stop consuming
         Path(HEARTBEAT_FILE).touch()
-# Connection-level refusals: 403 ACCESS_REFUSED, 530 NOT_ALLOWED (e.g. an unknown vhost).
-REFUSED_REPLY_CODES = (403, 530)
 
 
 class Outcome(enum.Enum):
@@ -102,7 +105,7 @@ def handle_message(body: bytes, properties: BasicProperties) -> Outcome:
         return Outcome.DEAD_LETTER
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         log.error("message %s (%s) is not JSON (%s): dead-lettered", message_id, message_type, exc)
         return Outcome.DEAD_LETTER
     try:
@@ -138,10 +141,12 @@ def already_processed(message_id: str) -> bool:
 
 def is_fatal(error: AMQPError) -> bool:
     """Errors that reconnecting cannot cure: bad credentials, permissions, channel errors."""
-    if isinstance(
-        error, AuthenticationError | ProbableAuthenticationError | ProbableAccessDeniedError
-    ):
+    if isinstance(error, AuthenticationError):
         return True
+    if isinstance(error, ProbableAuthenticationError | ProbableAccessDeniedError):
+        # pika's guess from the stage where the connection ended: a refusal carries its reply
+        # code; without one it was a broker restarting or a network failing mid-handshake.
+        return any(f"({code})" in str(error) for code in REFUSED_REPLY_CODES)
     if isinstance(error, ConnectionClosedByBroker):
         return error.reply_code in REFUSED_REPLY_CODES  # 320 (broker shutting down) is not
     return isinstance(error, ChannelClosedByBroker)
@@ -175,6 +180,7 @@ class Consumer:
         self.parameters = connection_parameters(url, f"{self.queue} worker (pid {os.getpid()})")
         self.stopping = False
         self.failures = 0
+        self.outbox_failing = False
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         if not self.stopping:
@@ -186,7 +192,8 @@ class Consumer:
         while not self.stopping:
             try:
                 self.consume()
-            except (AMQPError, OSError) as exc:
+            # AMQPConnectorException: a broker that accepts TCP but never completes the handshake.
+            except (AMQPError, AMQPConnectorException, OSError) as exc:
                 if isinstance(exc, AMQPError) and is_fatal(exc):
                     raise ConsumerError(f"RabbitMQ refused the worker: {describe(exc)}") from exc
                 delay = backoff_delay(self.failures)
@@ -204,11 +211,16 @@ class Consumer:
             declare_queues(channel, self.queue, self.dead_letter_queue)
             channel.basic_qos(prefetch_count=self.prefetch)
             channel.basic_consume(self.queue, self.on_message)
+            outbox_channel = connection.channel()
+            outbox_channel.confirm_delivery()
             self.failures = 0
             log.info("consuming %s (prefetch %d)", self.queue, self.prefetch)
             while not self.stopping:
                 heartbeat()
-                connection.process_data_events(time_limit=POLL_SECONDS)
+                published = self.publish_outbox(outbox_channel)
+                # A full batch: more may be waiting, so only look at the deliveries in between.
+                busy = published == OUTBOX_BATCH
+                connection.process_data_events(time_limit=0.0 if busy else POLL_SECONDS)
                 if not channel.consumer_tags:
                     raise ConsumerCancelled("the broker cancelled the consumer")
             # Closing the channel returns its unacked messages to the queue.
@@ -217,6 +229,27 @@ class Consumer:
             if connection.is_open:
                 with contextlib.suppress(AMQPError, OSError):  # gone either way
                     connection.close()
+
+    def publish_outbox(self, channel: BlockingChannel) -> int:
+        """Publish a batch of what the app committed to the outbox; return how many.
+
+        A database outage only delays the outbox; a broker error ends the connection.
+        """
+        with self.app.app_context():
+            try:
+                published = publish_outbox(channel, self.queue)
+            except SQLAlchemyError as exc:
+                with contextlib.suppress(SQLAlchemyError):
+                    db.session.rollback()
+                if not self.outbox_failing:  # once per outage, not twice a second
+                    reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]
+                    log.warning("outbox not published, the database failed: %s", reason)
+                self.outbox_failing = True
+                return 0
+        if self.outbox_failing:
+            log.info("outbox published again")
+        self.outbox_failing = False
+        return published
 
     def on_message(
         self,

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 from alembic import context
 from flask import current_app
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 logger = logging.getLogger("alembic.env")
 config = context.config
@@ -92,10 +94,29 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def unreachable(url: URL, error: DBAPIError) -> str:
+    """One line naming the server and the driver's reason, never the password."""
+    reason = (str(error.orig).strip().splitlines() or [error.orig.__class__.__name__])[0]
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    if url.get_backend_name() == "sqlite":
+        return f"cannot open the SQLite database {url.database!r}: {reason}"
+    where = f"{url.host or 'localhost'}:{url.port or 'default port'}"
+    return f"cannot reach the database {url.database!r} at {where}: {reason}"
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection, or a one-line error (click prints it, with no traceback)."""
+    try:
+        return engine.connect()
+    except DBAPIError as error:
+        raise click.ClickException(unreachable(engine.url, error)) from None
+
+
 def run_migrations_online() -> None:
     configure_args = {"process_revision_directives": skip_empty_autogenerate}
     configure_args.update(migrate_ext.configure_args)
-    with migrate_ext.db.engine.connect() as connection, migration_lock(connection):
+    with connect(migrate_ext.db.engine) as connection, migration_lock(connection):
         context.configure(connection=connection, target_metadata=target_metadata, **configure_args)
         with context.begin_transaction():
             context.run_migrations()

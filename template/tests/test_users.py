@@ -28,7 +28,20 @@ def test_list_pages(client: FlaskClient) -> None:
     assert [u["username"] for u in page["users"]] == ["b", "c"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "offset=-1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "limit=1e3",
+        "offset=-1",
+        "offset=1000001",
+        "offset=9223372036854775808",
+        "offset=" + "9" * 5000,
+        "offset=%EF%BC%91",  # a full-width digit, which int() would take
+    ],
+)
 def test_bad_paging_is_400(client: FlaskClient, query: str) -> None:
     response = client.get(f"/api/users?{query}")
     assert response.status_code == 400
@@ -53,9 +66,10 @@ def test_bad_input_is_400(client: FlaskClient, body: object) -> None:
     assert "username" in message or "JSON object" in message
 
 
-def test_body_that_is_not_json_is_400(client: FlaskClient) -> None:
+def test_body_that_is_not_json_is_415(client: FlaskClient) -> None:
     response = client.post("/api/users", data="username=ada", content_type="text/plain")
-    assert response.status_code == 400
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json["error"]["message"]
 
 
 def test_duplicate_username_is_409(client: FlaskClient) -> None:

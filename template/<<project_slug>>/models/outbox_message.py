@@ -1,0 +1,23 @@
+"""Messages waiting to be published: written in the transaction of the change they announce.
+
+`messaging.publish()` adds one; the worker (`flask consume`) publishes each once its transaction
+has committed, then deletes it. A broker outage delays messages, it never loses one, and a
+change that rolls back announces nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import TimestampedModel
+from .processed_message import MESSAGE_ID_MAX_LENGTH, MESSAGE_TYPE_MAX_LENGTH
+
+
+class OutboxMessage(TimestampedModel):
+    __tablename__ = "outbox_messages"
+
+    message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_MAX_LENGTH), unique=True)
+    type: Mapped[str] = mapped_column(String(MESSAGE_TYPE_MAX_LENGTH))
+    # The message's JSON, as it will be published.
+    body: Mapped[str] = mapped_column(Text)
