@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,8 +42,10 @@ def base_images() -> list[str]:
 @pytest.fixture(scope="session")
 def images(
     base_images: list[str], render: Render, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str, str], tuple[str, Path]]]:
-    """The generated image of (Python version, database), built once per session."""
+) -> Callable[[str, str], tuple[str, Path]]:
+    """The generated image of (Python version, database), built once per session. Its tag stays
+    (the next build replaces it): the engine keeps its layers, so that the next session's build of
+    unchanged requirements installs nothing."""
     built: dict[tuple[str, str], tuple[str, Path]] = {}
 
     def get(version: str, database: str) -> tuple[str, Path]:
@@ -53,14 +55,12 @@ def images(
                 python_version=version,
                 database=database,
             )
-            tag = f"flaskgen-test/shop:{version}-{database}-{uuid.uuid4().hex[:6]}"
+            tag = f"flaskgen-test/shop:{version}-{database}"
             build(project, tag)
             built[version, database] = tag, project
         return built[version, database]
 
-    yield get
-    for tag, _ in built.values():
-        docker("rmi", "--force", tag, check=False)
+    return get
 
 
 def production_env(database_url: str, **extra: str) -> list[str]:
