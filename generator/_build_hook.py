@@ -21,6 +21,7 @@ import importlib.util
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,10 +50,14 @@ class FlaskgenBuildHook(BuildHookInterface):
         root = Path(self.root)
         bundle_module = _flaskgen_bundle_module(root)
         bundle = Path(self._tmp, "template.bundle")
+        release = Path(self._tmp, bundle_module.TEMPLATE_RELEASE)
         if (root / ".git").exists():
-            bundle_module.write_bundle(root, bundle)
+            refs = bundle_module.write_bundle(root, bundle)
+            release.write_text(refs.template_release or "", encoding="utf-8")
         elif (root / SDIST_BUNDLE).is_file():
             shutil.copyfile(root / SDIST_BUNDLE, bundle)
+            if (root / bundle_module.TEMPLATE_RELEASE).is_file():
+                shutil.copyfile(root / bundle_module.TEMPLATE_RELEASE, release)
         else:
             raise RuntimeError(
                 "flaskgen ships its template's git history, and this source tree has neither "
@@ -61,12 +66,18 @@ class FlaskgenBuildHook(BuildHookInterface):
         if self.target_name == "sdist":
             if not (root / SDIST_BUNDLE).is_file():
                 build_data["force_include"][str(bundle)] = SDIST_BUNDLE
+                if release.is_file():
+                    build_data["force_include"][str(release)] = bundle_module.TEMPLATE_RELEASE
             return
         refs = bundle_module.read_refs(bundle)
+        if release.is_file() and release.read_text(encoding="utf-8").strip() in refs.tags:
+            refs = replace(refs, template_release=release.read_text(encoding="utf-8").strip())
         config = Path(self._tmp, "copier.yml")
-        config.write_text(bundle_module.read_config(bundle, refs.default_ref()), encoding="utf-8")
+        config.write_text(bundle_module.read_config(bundle, refs.current_ref()), encoding="utf-8")
         build_data["force_include"][str(bundle)] = "flaskgen/_template/template.bundle"
         build_data["force_include"][str(config)] = "flaskgen/_template/copier.yml"
+        if release.is_file():
+            build_data["force_include"][str(release)] = f"flaskgen/_template/{bundle_module.TEMPLATE_RELEASE}"
 
     def _editable(self, build_data: dict[str, Any]) -> None:
         source = Path(self.root, "generator").resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,21 +55,19 @@ def load_data_file(path: Path) -> dict[str, Any]:
 
     Keys starting with `_` are skipped, so a project's .copier-answers.yml can be reused.
     """
-    import yaml
-
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = os_problem(exc) if isinstance(exc, OSError) else f"{path} is not UTF-8 text"
+        data = load_yaml_file(path)
+    except YamlFileError as exc:
+        if exc.kind == UNREADABLE:
+            fix = "Pass a readable YAML file of answers"
+            raise InputError(f"cannot read --data-file: {exc}. {fix}") from None
+        if exc.kind == TOO_DEEP:
+            raise InputError(
+                f"--data-file {path} {exc}, and answers are plain values or short lists. "
+                "Write it as lines of question: answer"
+            ) from None
         raise InputError(
-            f"cannot read --data-file: {problem}. Pass a readable YAML file of answers"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(
-            f"--data-file {path} is not valid YAML: {_yaml_problem(exc)}. "
-            "Write it as lines of question: answer"
+            f"--data-file {path} is not valid YAML: {exc}. Write it as lines of question: answer"
         ) from None
     if data is None:
         return {}
@@ -78,6 +77,82 @@ def load_data_file(path: Path) -> dict[str, Any]:
             "Write it as lines of question: answer, e.g. python_version: '3.12'"
         )
     return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+# A file of answers is a few lines: anything bigger, or nested deeper, is a mistake (or
+# /dev/zero), refused before it exhausts memory or Python's recursion limit.
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_DEPTH = 32
+UNREADABLE, INVALID, TOO_DEEP = "unreadable", "invalid", "too deep"
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class YamlFileError(Exception):
+    """Why a YAML file was not loaded: `kind` is UNREADABLE, INVALID or TOO_DEEP."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+def load_yaml_file(path: Path) -> Any:
+    """A small YAML file, loaded safely: never blocks on a pipe or a device, never reads more
+    than MAX_YAML_BYTES, never nests deeper than MAX_YAML_DEPTH."""
+    import yaml
+
+    try:
+        info = path.stat()  # never blocks, unlike opening a pipe without a writer
+    except OSError as exc:
+        raise YamlFileError(os_problem(exc), UNREADABLE) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise YamlFileError(f"is a directory: {path}", UNREADABLE)
+    for test, kind in _SPECIAL_FILES:
+        if test(info.st_mode):
+            raise YamlFileError(f"{path} is {kind}, not a regular file", UNREADABLE)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_YAML_BYTES + 1)
+    except OSError as exc:
+        raise YamlFileError(os_problem(exc), UNREADABLE) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise YamlFileError(f"{path} is larger than {MAX_YAML_BYTES // 1024} KiB", UNREADABLE)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise YamlFileError(f"{path} is not UTF-8 text", UNREADABLE) from None
+    try:
+        data = yaml.safe_load(text)
+    except RecursionError:
+        raise YamlFileError(f"nests deeper than {MAX_YAML_DEPTH} levels", TOO_DEEP) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(_yaml_problem(exc), INVALID) from None
+    if _depth(data) > MAX_YAML_DEPTH:
+        raise YamlFileError(f"nests deeper than {MAX_YAML_DEPTH} levels", TOO_DEEP)
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and mappings nest (iterative: the data may be deep)."""
+    deepest = 0
+    pending = [(data, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_YAML_DEPTH:
+            break
+        pending += [(child, level + 1) for child in children]
+    return deepest
 
 
 def _yaml_problem(exc: Exception) -> str:

@@ -10,8 +10,11 @@ flaskgen's template install the bundle there from the running flaskgen first, so
 - `FLASKGEN_TEMPLATE_REPO=/path/to/repo` bundles another checkout (tests, template forks).
 
 Refreshing never drops a version: tags and heads that the installed bundle holds and the
-new history lacks are carried over. Versions are the release tags `vX.Y.Z`; a history
-without tags (a fresh clone, a dev checkout) renders HEAD and records its commit hash.
+new history lacks are carried over. Versions are the release tags `vX.Y.Z`: pushed tags, and
+the ones derived from pyproject.toml's version history where none was pushed (releases.py).
+flaskgen renders the commit it comes from (HEAD): a project records its release tag (also for
+a later commit that left the template alone), or `vX.Y.Z-N-g<commit>` for a commit N commits
+after release X.Y.Z that changed the template (a development checkout).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import FlaskgenError, InputError, one_line
@@ -30,6 +33,7 @@ from .errors import FlaskgenError, InputError, one_line
 SRC_PATH = "~/.local/share/flaskgen/template.bundle"
 TEMPLATE_REPO_ENV = "FLASKGEN_TEMPLATE_REPO"
 PACKAGED = "template.bundle"  # in the wheel, beside copier.yml in flaskgen/_template/
+TEMPLATE_RELEASE = "template-release"  # beside it: Refs.template_release, when the build had one
 KEPT = "refs/heads/kept/"  # earlier heads that are no ancestor of HEAD (clones fetch refs/heads)
 _HEADERS = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 
@@ -56,15 +60,32 @@ class Refs:
     head: str
     tags: dict[str, str] = field(default_factory=dict)
     kept: frozenset[str] = frozenset()
+    # The release whose template (copier.yml, template/) HEAD still has, when HEAD is a later
+    # commit that changed other files only: flaskgen renders and records that release.
+    template_release: str | None = field(default=None, compare=False)
 
     def releases(self) -> list[str]:
         """Release tags (PEP 440, no pre-releases), newest first."""
         return release_tags(self.tags)
 
     def default_ref(self) -> str:
-        """What `flaskgen new` renders: the latest release, or HEAD's commit if none."""
+        """The latest release, or HEAD's commit if none: what Copier picks in a git template."""
         releases = self.releases()
         return releases[0] if releases else self.head
+
+    def current_ref(self) -> str:
+        """What this flaskgen renders: HEAD, named by its release tag when it is a release.
+
+        A commit after the latest release that changed the template (a development checkout)
+        is HEAD's commit id, which Copier records as `vX.Y.Z-N-g<commit>`; one that changed
+        other files only renders the release.
+        """
+        tagged = next((tag for tag in self.releases() if self.tags[tag] == self.head), None)
+        return tagged or self.template_release or self.head
+
+    def commit_of(self, ref: str) -> str:
+        """The commit a tag names (derived tags exist only in bundles), else `ref` itself."""
+        return self.tags.get(ref, ref)
 
     def holds(self, other: Refs) -> bool:
         """True if every ref of `other` is here with the same value, and HEAD is the same."""
@@ -87,12 +108,12 @@ class Source:
         """copier.yml at `ref` (a tag or commit id), or None if this history lacks it."""
         if self.repo is not None:
             # HEAD, not its id: a shallow checkout's HEAD is bundled under another id.
-            rev = "HEAD" if ref == self.refs.head else ref
+            rev = "HEAD" if self.refs.commit_of(ref) == self.refs.head else self.refs.commit_of(ref)
             shown = _git("-C", str(self.repo), "show", f"{rev}:copier.yml", check=False)
             return shown.stdout if shown.returncode == 0 else None
         assert self.bundle is not None
         packaged = self.bundle.parent / "copier.yml"
-        if ref == self.refs.default_ref() and packaged.is_file():
+        if ref == self.refs.current_ref() and packaged.is_file():
             return packaged.read_text(encoding="utf-8")
         try:
             return read_config(self.bundle, ref)
@@ -146,7 +167,11 @@ def source() -> Source:
     packaged = files(__package__) / "_template" / PACKAGED
     if isinstance(packaged, Path) and packaged.is_file():
         try:
-            return Source(refs=read_refs(packaged), bundle=packaged)
+            refs = read_refs(packaged)
+            release = packaged.with_name(TEMPLATE_RELEASE)
+            if release.is_file() and release.read_text(encoding="utf-8").strip() in refs.tags:
+                refs = replace(refs, template_release=release.read_text(encoding="utf-8").strip())
+            return Source(refs=refs, bundle=packaged)
         except (OSError, ValueError) as exc:
             raise FlaskgenError(
                 f"flaskgen's template history is damaged ({one_line(exc)}). Reinstall flaskgen"
@@ -186,7 +211,17 @@ def write_bundle(repo: Path, out: Path) -> Refs:
     """Bundle a checkout's HEAD and tags into `out` (the build hook's job)."""
     found = Source(refs=_repo_refs(repo), repo=repo)
     _rebuild(found, out, None)
-    return read_refs(out)
+    return replace(read_refs(out), template_release=found.refs.template_release)
+
+
+@contextlib.contextmanager
+def history() -> Iterator[Path]:
+    """A git directory holding every version of the installed template history (a temporary
+    copy of ~/.local/share/flaskgen/template.bundle): for git commands that need commits."""
+    with tempfile.TemporaryDirectory(prefix="flaskgen-") as tmp:
+        git = _bare(Path(tmp, "repo.git"))
+        git("fetch", "-q", str(installed_path()), "+HEAD:refs/heads/main", "+refs/*:refs/*")
+        yield git.git_dir
 
 
 def read_config(bundle: Path, ref: str) -> str:
@@ -215,7 +250,7 @@ def _repo_refs(repo: Path) -> Refs:
     """HEAD and tags of a checkout; a shallow one yields a stand-in root commit (see below)."""
     if _is_shallow(repo):
         return Refs(head=_shallow_commit(repo, None))
-    shown = _git("-C", str(repo), "show-ref", "--head", "--tags", check=False)
+    shown = _git("-C", str(repo), "show-ref", "--head", "--tags", "--dereference", check=False)
     head = ""
     tags: dict[str, str] = {}
     for line in shown.stdout.splitlines():
@@ -223,10 +258,29 @@ def _repo_refs(repo: Path) -> Refs:
         if name == "HEAD":
             head = oid
         elif name.startswith("refs/tags/"):
-            tags[name.removeprefix("refs/tags/")] = oid
+            # An annotated tag's commit (its `^{}` line comes after the tag object's).
+            tags[name.removeprefix("refs/tags/").removesuffix("^{}")] = oid
     if not head:
         raise InputError(f"{repo} has no commit yet, so its template has no version. Commit it first")
-    return Refs(head=head, tags=tags)
+    from .releases import derived_tags
+
+    tags = {**derived_tags(repo, tags), **tags}
+    return Refs(head=head, tags=tags, template_release=_template_release(repo, head, tags))
+
+
+def _template_release(repo: Path, head: str, tags: dict[str, str]) -> str | None:
+    """The latest release, if HEAD comes after it with the same template (copier.yml, template/)."""
+    releases = release_tags(tags)
+    if not releases or tags[releases[0]] == head:
+        return None
+    oid = tags[releases[0]]
+    paths = ("copier.yml", "template")
+    trees = _git("-C", str(repo), "rev-parse", *(f"{rev}:{path}" for rev in (head, oid) for path in paths),
+                 check=False)  # fmt: skip
+    ids = trees.stdout.split()
+    if trees.returncode != 0 or len(ids) != 4 or ids[:2] != ids[2:]:
+        return None
+    return releases[0]
 
 
 def _rebuild(found: Source, target: Path, installed: Refs | None) -> None:

@@ -35,6 +35,7 @@ class Created:
 def check_destination(dest: Path, *, into_existing: bool = False) -> None:
     """Refuse a destination that cannot be created, exists as a file, or is a non-empty
     directory (unless `into_existing`: then the project goes beside what is there)."""
+    _check_length(dest)  # first: stat() fails on a name too long
     if dest.is_symlink() and not dest.exists():
         raise InputError(f"{dest} is a broken symbolic link. Pick another destination")
     if not dest.exists():
@@ -51,6 +52,44 @@ def check_destination(dest: Path, *, into_existing: bool = False) -> None:
             "or pass --into-existing to add the project beside its files"
         )
     _check_writable(dest, dest)
+
+
+# The longest path inside a project, with the staging folder it is rendered in first
+# (`.<name, 64 at most>.flaskgen-<12 hex>/<name>/`): a slug of 63 and a deep file take ~130.
+PROJECT_DEPTH = 256
+
+
+def _check_length(dest: Path) -> None:
+    """Refuse a destination whose name, or whose files' paths, this file system cannot hold
+    (before Copier fails on a path in its temporary folder)."""
+    anchor = _nearest_existing(dest.parent)
+    name_max, path_max = _limit(anchor, "PC_NAME_MAX", 255), _limit(anchor, "PC_PATH_MAX", 4096)
+    for part in dest.relative_to(anchor).parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            raise InputError(
+                f"cannot create {_shortened(str(dest))}: the folder name {_shortened(part)!r} is "
+                f"{size} bytes long, and this file system allows {name_max}. Pick a shorter name"
+            )
+    size = len(os.fsencode(str(dest)))
+    if size + PROJECT_DEPTH > path_max:
+        raise InputError(
+            f"cannot create {_shortened(str(dest))}: its path is {size} bytes long, and the "
+            f"project's files below it would pass this system's limit of {path_max} bytes. "
+            "Pick a shorter path"
+        )
+
+
+def _limit(directory: Path, name: str, default: int) -> int:
+    try:
+        return os.pathconf(directory, name)
+    except (OSError, ValueError):
+        return default
+
+
+def _shortened(text: str, keep: int = 40) -> str:
+    """A long path or name as its start and end, so that the error stays readable."""
+    return text if len(text) <= 2 * keep + 3 else f"{text[:keep]}...{text[-keep:]}"
 
 
 def _nearest_existing(path: Path) -> Path:

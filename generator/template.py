@@ -127,7 +127,7 @@ def bundled(vcs_ref: str | None = None) -> Template:
     from . import bundle
 
     history = bundle.ensure_installed()
-    ref = vcs_ref or history.refs.default_ref()
+    ref = vcs_ref or history.refs.current_ref()
     config = history.config_text(ref)
     if config is None and vcs_ref is not None:
         releases = history.refs.releases()

@@ -7,6 +7,11 @@ it, flaskgen:
 - refuses, before changing anything, what it cannot update safely: no git, not a git
   repository, uncommitted changes, not a flaskgen project;
 - keeps a file the user changed that the new version drops (Copier would delete it);
+- keeps the keys of .copier-answers.yml that no question asks (Copier would drop them), and
+  reports the answers to questions the new version no longer asks;
+- reports the files the user deleted that the new version changes (Copier leaves them
+  deleted, silently);
+- prints the template's changelog entries between the two versions;
 - puts the project back at its last commit when the update fails part-way;
 - reports the version change, the changed files and the conflicts left to resolve.
 
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import project as project_module
+from . import update_report as report
 from .errors import FlaskgenError, InputError, from_copier, one_line
 from .project import ANSWERS_FILE, Recorded
 from .questions import Questionnaire, from_config, parse
@@ -43,6 +49,10 @@ class Updated:
     conflicts: list[str]  # files with conflict markers, or the .rej files beside them
     kept: list[str]  # files the user changed that the new version drops, kept as they were
     warnings: list[str] = field(default_factory=list)
+    not_restored: list[str] = field(default_factory=list)  # deleted by the user, changed by the template
+    kept_answers: list[str] = field(default_factory=list)  # keys no question asks, kept in the file
+    dropped_answers: list[str] = field(default_factory=list)  # questions the new version no longer asks
+    changelog: list[str] = field(default_factory=list)  # CHANGELOG.md sections between the versions
 
 
 @dataclass(frozen=True)
@@ -104,11 +114,14 @@ def update(
 
     import copier  # here, not at the top: it takes ~0.4 s to import
 
+    answers_before = project_module.raw_answers(recorded.path)
+    old_questions = report.questions_at(recorded)
     backup = Path(tempfile.mkdtemp(prefix="flaskgen-update-"))
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
             _keeping_dropped_changes(target.top, backup) as kept,
+            report.noticing_deleted_files(target.top) as deleted,
         ):
             warnings.simplefilter("always")
             try:
@@ -125,7 +138,8 @@ def update(
                 if questionnaire is None:
                     # Known only now that Copier has the template.
                     config_data = {"_envops": worker.template.envops, **worker.template.questions_data}
-                    check_data(from_config(config_data))
+                    questionnaire = from_config(config_data)
+                    check_data(questionnaire)
             except BaseException as exc:
                 _restore(target)
                 if isinstance(exc, FlaskgenError | KeyboardInterrupt) or not isinstance(exc, Exception):
@@ -142,6 +156,10 @@ def update(
             Path(f"{destination}.rej").unlink(missing_ok=True)
     finally:
         shutil.rmtree(backup, ignore_errors=True)
+    asked = {q.name for q in questionnaire.questions} if questionnaire is not None else set()
+    kept_answers, dropped_answers = report.keep_unasked_answers(
+        recorded.path, answers_before, asked, old_questions
+    )
     after = project_module.read(recorded.path)
     return Updated(
         path=recorded.path,
@@ -151,6 +169,10 @@ def update(
         conflicts=_conflicts(target),
         kept=[_relative(target, path) for path in kept],
         warnings=[one_line(w.message) for w in caught],
+        not_restored=report.deleted_but_changed(target.top, deleted, after),
+        kept_answers=kept_answers,
+        dropped_answers=dropped_answers,
+        changelog=report.changelog(recorded, after),
     )
 
 
@@ -160,15 +182,12 @@ def _template(recorded: Recorded, vcs_ref: str | None) -> tuple[str | None, str 
 
     if recorded.src == bundle.SRC_PATH:
         history = bundle.ensure_installed()
-        ref = vcs_ref or history.refs.default_ref()
+        ref = vcs_ref or history.refs.current_ref()
         tag = recorded.tag
         installed = bundle.read_refs(bundle.installed_path())
         if tag is not None and tag not in installed.tags:
             latest = history.refs.releases()[:1] or ["none"]
-            raise InputError(
-                f"{recorded.path} is at template version {tag}, which this flaskgen does not know "
-                f"(its latest is {latest[0]}). Upgrade flaskgen, then run flaskgen update again"
-            )
+            raise InputError(project_module.unknown_release(recorded, latest[0]))
         config = history.config_text(ref)
         if config is None and vcs_ref is not None:
             raise InputError(
@@ -236,12 +255,7 @@ def _reworded(exc: Exception, recorded: Recorded, ref: str | None) -> FlaskgenEr
             f"{ref or 'the latest one'}: nothing was changed. Pass a newer --vcs-ref, or upgrade flaskgen"
         )
     if recorded.commit != ref and f"'{recorded.commit}'" in text:
-        return InputError(
-            f"{recorded.path} was generated from template version {recorded.commit}, which "
-            f"{recorded.src} does not have, and an update starts from it: nothing was changed. "
-            "Make that version available there (for flaskgen's own template: run the flaskgen, "
-            "or the checkout, that generated the project), then run flaskgen update again"
-        )
+        return InputError(project_module.unknown_commit(recorded))
     error = from_copier(exc, template=repr(recorded.src), vcs_ref=ref)
     if error is not None:
         return FlaskgenError(f"{error.message.rstrip('.')}; the project was left as it was", error.exit_code)

@@ -7,10 +7,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import plumbum
 import pytest
 from pytest_copie.plugin import Copie
 from typer.testing import CliRunner
@@ -25,18 +26,31 @@ from support import (
     ProjectVenv,
     Render,
     create_venv,
-    requirements_key,
+    lock_key,
     skip_unless_required,
+    uv_command,
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_extras_first_on_path() -> Iterator[None]:
+    """The test extras' commands (uv, which updates run to regenerate a project's lock) come
+    first on PATH, as on a user's machine, not through pyenv shims (which a project's
+    .python-version would steer to another Python). plumbum, which runs Copier's tasks, keeps
+    its own copy of the environment."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    with pytest.MonkeyPatch.context() as patch, plumbum.local.env(PATH=path):
+        patch.setenv("PATH", path)
+        yield
 
 
 @pytest.fixture(scope="session")
 def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], ProjectVenv]:
-    """One venv per distinct set of requirements, shared by the whole session."""
+    """One venv per distinct lock, shared by the whole session."""
     venvs: dict[str, ProjectVenv] = {}
 
     def get(project: Path) -> ProjectVenv:
-        key = requirements_key(project)
+        key = lock_key(project)
         if key not in venvs:
             venvs[key] = create_venv(project, tmp_path_factory.mktemp(f"venv-{key}"))
         return venvs[key]
@@ -70,8 +84,7 @@ def default_project(render: Render, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="session")
 def uv_cache() -> str:
     """uv's real cache, kept when a test moves HOME (so project venvs install offline)."""
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    found = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=False)
+    found = subprocess.run([uv_command(), "cache", "dir"], capture_output=True, text=True, check=False)
     return os.environ.get("UV_CACHE_DIR") or found.stdout.strip()
 
 
@@ -98,7 +111,7 @@ def runner() -> CliRunner:
 # The commit whose template the real-template tests tag as v0.1.0: same questions as now.
 PREVIOUS_RELEASE_SUBJECT = "deploy targets:"
 # What the tagged clone takes from the working tree, uncommitted changes included.
-WORKING_TREE = ("copier.yml", "template", "generator", "pyproject.toml", "README.md")
+WORKING_TREE = ("copier.yml", "template", "locks", "generator", "pyproject.toml", "README.md")
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.com",

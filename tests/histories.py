@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -78,7 +79,7 @@ def clone_with_working_tree(source: Path, clone: Path, names: tuple[str, ...]) -
     subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True, capture_output=True)
     for name in names:
         target = clone / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
         if (source / name).is_dir():
             shutil.copytree(source / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
@@ -131,3 +132,14 @@ def output_section(output: str, heading: str) -> list[str]:
             break
         section.append(line.strip())
     return section
+
+
+def table_row(stdout: str, path: Path | str) -> dict[str, str]:
+    """The row of `flaskgen check`'s table for one project, by column name."""
+    lines = stdout.splitlines()
+    columns = re.split(r"\s{2,}", lines[0].strip())
+    for line in lines[1:]:
+        cells = re.split(r"\s{2,}", line.strip())
+        if cells[0] == str(path):
+            return dict(zip(columns, cells, strict=True))
+    raise AssertionError(f"no row for {path} in:\n{stdout}")

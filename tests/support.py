@@ -90,7 +90,7 @@ def skip_unless_required(reason: str) -> None:
 
 
 class ProjectVenv:
-    """A virtualenv with a generated project's requirements-dev.txt installed."""
+    """A virtualenv with a generated project's locked dependencies and dev tools installed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -104,6 +104,10 @@ class ProjectVenv:
         }
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.path)
+        # `uv run` (the project's pre-commit hooks use it) runs in this venv, with its Python,
+        # instead of creating .venv in the project.
+        env["UV_PROJECT_ENVIRONMENT"] = str(self.path)
+        env["UV_PYTHON"] = str(self.bin / "python")
         env.pop("PYTHONPATH", None)
         env.update(extra)
         return env
@@ -128,37 +132,43 @@ class ProjectVenv:
         return result
 
 
-# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same requirements.
+# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same lock.
 VenvFor = Callable[[Path], ProjectVenv]
 
 
-def requirements_key(project: Path) -> str:
-    digest = hashlib.sha256()
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        digest.update((project / name).read_bytes())
-    return digest.hexdigest()[:16]
+def lock_key(project: Path) -> str:
+    """What a project's venv holds: its locked packages (requirements/dev.txt, the export of
+    uv.lock, names no project), so that projects of one dependency set share a venv."""
+    return hashlib.sha256((project / "requirements" / "dev.txt").read_bytes()).hexdigest()[:16]
+
+
+def uv_command() -> str:
+    """uv from the test extras (not a pyenv shim: a project's .python-version would steer it)."""
+    return tool("uv")
 
 
 def create_venv(project: Path, where: Path, python: str = sys.executable) -> ProjectVenv:
-    """Install the project's requirements-dev.txt into a new venv with uv (seconds, cached)."""
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
-    subprocess.run([uv, "venv", "-q", "--python", python, str(where)], check=True, env=env)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(where / "bin" / "python"),
-            "-r",
-            str(project / "requirements-dev.txt"),
-        ],
-        check=True,
+    """`uv sync --locked` the project into the venv `where` (seconds, from uv's cache).
+
+    UV_PROJECT_ENVIRONMENT puts the venv outside the project, so that projects with the same
+    lock share one; --locked fails, as in the project's CI, when uv.lock is stale.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        "UV_PROJECT_ENVIRONMENT": str(where),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    result = subprocess.run(
+        [uv_command(), "sync", "--locked", "--quiet", "--python", python],
+        cwd=project,
         env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
+        check=False,
     )
+    if result.returncode != 0:
+        raise subprocess.SubprocessError(f"uv sync --locked failed in {project}:\n{result.stderr}")
     return ProjectVenv(where)
 
 

@@ -28,8 +28,8 @@ from support import (
     ProjectVenv,
     create_venv,
     interpreter,
+    lock_key,
     require_server,
-    requirements_key,
     tool,
     version_key,
 )
@@ -37,6 +37,15 @@ from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 COMBINATIONS = answer_matrix.combinations()
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# The names of the project's hooks (.pre-commit-config.yaml): each must run and pass.
+PRE_COMMIT_HOOKS = [
+    "no conflict markers",
+    "ruff check",
+    "ruff format",
+    "mypy (strict, the app package)",
+    "uv.lock is current",
+    "requirements/ matches uv.lock",
+]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.mysql, pytest.mark.rabbitmq]
 
 
@@ -84,7 +93,7 @@ class Venvs:
         self.guard = threading.Lock()
 
     def get(self, project: Path, python: str) -> ProjectVenv:
-        key = (python, requirements_key(project))
+        key = (python, lock_key(project))
         with self.guard:
             lock = self.locks.setdefault(key, threading.Lock())
         with lock:
@@ -135,8 +144,14 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
         combination.venv = venvs.get(combination.project, python)
     except subprocess.SubprocessError as exc:
         raise StepFailed("install", str(exc)) from exc
-    combination.run("lint", ["ruff", "check", "."])
-    combination.run("format", ["ruff", "format", "--check", "."])
+    # The project's pre-commit hooks, as its CI runs them: ruff, ruff format, mypy (strict, the
+    # app package), uv.lock current, requirements/ matching it, no conflict markers.
+    for git in (["git", "init", "-q"], ["git", "add", "-A"]):  # pre-commit checks git's files
+        combination.run("pre-commit", git)
+    output = combination.run("pre-commit", ["pre-commit", "run", "--all-files", "--show-diff-on-failure"])
+    passed = [line.rsplit(".", 1)[0].rstrip(".") for line in output.splitlines() if line.endswith("Passed")]
+    if passed != PRE_COMMIT_HOOKS:
+        raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
     broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
     production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
     database_url = combination.new_database_url()

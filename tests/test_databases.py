@@ -100,7 +100,7 @@ def db_project(
 
 
 def test_driver_and_engine_options_follow_the_answer(db_project: DatabaseProject) -> None:
-    requirements = (db_project.project / "requirements.txt").read_text()
+    requirements = (db_project.project / "pyproject.toml").read_text()
     expected = {"sqlite": None, "postgresql": "psycopg[binary]==", "mysql": "pymysql=="}[db_project.database]
     for driver in ("psycopg", "pymysql"):
         assert (driver in requirements) == (expected is not None and expected.startswith(driver))
@@ -198,8 +198,8 @@ def test_ci_test_job_commands_pass_against_the_database(db_project: DatabaseProj
     database_url = db_project.new_database_url()
     for step in job["steps"]:
         command = step.get("run")
-        if command is None or command.startswith("python -m pip install"):
-            continue  # actions and the install: the venv already holds requirements-dev.txt
+        if command is None or command == "uv sync":
+            continue  # actions and the install: the venv already holds the locked packages
         env = {**job.get("env", {}), **step.get("env", {})}
         env = {
             key: str(value).replace("${{ env.TEST_DATABASE_URL }}", database_url)

@@ -52,7 +52,7 @@ def test_github_target_passes_linters(deploy_projects: dict, target: str) -> Non
     project = deploy_projects[target, "github"]
     workflow = ".github/workflows/ci.yml"
     zizmor = subprocess.run(
-        [tool("zizmor"), "--offline", "--min-severity", "medium", workflow],
+        [tool("zizmor"), "--offline", "--min-severity", "medium", ".github/"],  # workflow and Dependabot
         cwd=project,
         capture_output=True,
         text=True,

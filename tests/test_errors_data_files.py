@@ -1,6 +1,6 @@
 """`flaskgen new --data-file` with a bad team file: not YAML, not a mapping, not UTF-8,
-unreadable, or with a bad answer. One exact line, exit code 2, and nothing changed; the
-README's example team file renders.
+unreadable, a pipe or a device, too big or too deeply nested, or with a bad answer. One exact
+line, exit code 2, and nothing changed; the README's example team file renders.
 
 These use the real bundled template, whose copier.yml validators word most refusals, and
 run flaskgen through conftest.py's `flaskgen` fixture, which points the system temp dir at a
@@ -9,6 +9,7 @@ folder of their own, to see that Copier's clones are removed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,40 @@ def test_data_file_that_cannot_be_read(flaskgen, tmp_path: Path) -> None:
         missing, f"cannot read --data-file: no such file or directory: {tmp_path / 'team.yml'}. {fix}"
     )
     assert_refused(folder, f"cannot read --data-file: is a directory: {tmp_path / 'folder.yml'}. {fix}")
+
+
+def test_data_file_that_is_not_a_regular_file(flaskgen, tmp_path: Path) -> None:
+    """Once a MemoryError (/dev/zero) and a hang (a pipe without a writer): refused unread."""
+    fifo = tmp_path / "team.fifo"
+    os.mkfifo(fifo)
+    fix = "Pass a readable YAML file of answers."
+    with untouched(tmp_path):
+        zero = flaskgen("new", tmp_path / "app", "--defaults", "--data-file", "/dev/zero")
+        pipe = flaskgen("new", tmp_path / "app", "--defaults", "--data-file", fifo)
+    prefix = "cannot read --data-file:"
+    assert_refused(zero, f"{prefix} /dev/zero is a character device, not a regular file. {fix}")
+    assert_refused(pipe, f"{prefix} {fifo} is a named pipe (FIFO), not a regular file. {fix}")
+
+
+def test_data_file_too_big_or_too_deep(flaskgen, tmp_path: Path) -> None:
+    """Once "unexpected RecursionError": nesting deeper than any answer needs is refused."""
+    deep = tmp_path / "deep.yml"
+    deep.write_text("database: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    nested = tmp_path / "nested.yml"
+    nested.write_text("database: " + "[" * 40 + "]" * 40 + "\n", encoding="utf-8")
+    big = tmp_path / "big.yml"
+    big.write_text("# padding\n" * 200_000, encoding="utf-8")
+    with untouched(tmp_path):
+        results = [flaskgen("new", tmp_path / "app", "--defaults", "--data-file", f) for f in (deep, nested)]
+        too_big = flaskgen("new", tmp_path / "app", "--defaults", "--data-file", big)
+    for result, path in zip(results, (deep, nested), strict=True):
+        assert_refused(
+            result,
+            f"--data-file {path} nests deeper than 32 levels, and answers are plain values or short "
+            "lists. Write it as lines of question: answer.",
+        )
+    fix = "Pass a readable YAML file of answers."
+    assert_refused(too_big, f"cannot read --data-file: {big} is larger than 1024 KiB. {fix}")
 
 
 @needs_permissions

@@ -125,3 +125,34 @@ def test_into_existing_refuses_to_overwrite(flaskgen, tmp_path: Path) -> None:
         f"{dest} already has README.md, which the project would overwrite; nothing was written. "
         "Move it away, or pick a new folder name.",
     )
+
+
+# --- names and paths longer than the file system allows ---------------------------------------
+
+
+def test_dest_name_too_long(flaskgen, tmp_path: Path) -> None:
+    """Once "unexpected OSError: [Errno 36] File name too long" with the whole name, exit 1."""
+    name = "a" * 300
+    dest = tmp_path / name
+    with untouched(tmp_path):
+        result = flaskgen("new", dest, "--defaults")
+    shown = str(dest)[:40] + "..." + "a" * 40
+    assert_refused(
+        result,
+        f"cannot create {shown}: the folder name '{'a' * 40}...{'a' * 40}' is 300 bytes long, "
+        f"and this file system allows {os.pathconf(tmp_path, 'PC_NAME_MAX')}. Pick a shorter name.",
+    )
+
+
+def test_dest_path_too_long(flaskgen, tmp_path: Path) -> None:
+    """Every folder name is fine, but the project's files would pass PATH_MAX."""
+    dest = tmp_path.joinpath(*["d" * 200] * 25)
+    size = len(os.fsencode(str(dest)))
+    with untouched(tmp_path):
+        result = flaskgen("new", dest, "--defaults")
+    assert_refused(
+        result,
+        f"cannot create {str(dest)[:40]}...{str(dest)[-40:]}: its path is {size} bytes long, and the "
+        f"project's files below it would pass this system's limit of {os.pathconf(tmp_path, 'PC_PATH_MAX')} "
+        "bytes. Pick a shorter path.",
+    )

@@ -44,6 +44,10 @@ STDLIB_MODULE = (
 USED_MODULE = (
     "project_slug {0!r} shadows {0!r}, a module or folder the project uses: pick another name, e.g. {0}_app"
 )
+TOO_LONG = (
+    "project_slug '{1}...' is {2} characters long: keep it to 63 or fewer (it names the database, "
+    "its user and the deployed app), e.g. {3}"
+)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,8 @@ USED_MODULE = (
         ("pygments", USED_MODULE),  # pytest's: it imports it before the project's conftest
         ("tests", USED_MODULE),  # the project's own folders
         ("deploy", USED_MODULE),
+        ("b" * 300, TOO_LONG),  # once "file name too long: /tmp/copier._vcs.clone.../bbb...jinja"
+        ("c" * 64, TOO_LONG),
     ],
 )
 def test_bad_project_slug(flaskgen, tmp_path: Path, slug: str, reason: str) -> None:
@@ -72,7 +78,8 @@ def test_bad_project_slug(flaskgen, tmp_path: Path, slug: str, reason: str) -> N
         result = flaskgen("new", tmp_path / "app", "--defaults", "--data", f"project_slug={slug}")
     assert_refused(
         result,
-        f"invalid project_slug: {reason.format(slug)}. Change it with --data project_slug=VALUE.",
+        f"invalid project_slug: {reason.format(slug, slug[:20], len(slug), slug[:63])}. "
+        "Change it with --data project_slug=VALUE.",
     )
 
 
@@ -86,6 +93,10 @@ def test_bad_project_slug(flaskgen, tmp_path: Path, slug: str, reason: str) -> N
         ("Email", "email_app"),  # would shadow the standard library
         ("Class", "class_app"),  # a keyword
         ("Flask", "flask_app"),  # a dependency
+        # Once "exits 1 naming an internal temp path" (the package's folder name too long):
+        # cut to 59 characters, at a word boundary's underscore if one falls there.
+        ("a" * 300, "a" * 59),
+        ("Billing " * 10, "_".join(["billing"] * 8)[:59].rstrip("_")),
     ],
 )
 def test_derived_project_slug_is_always_valid(flaskgen, tmp_path: Path, name: str, slug: str) -> None:

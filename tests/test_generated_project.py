@@ -7,6 +7,7 @@ import re
 import secrets
 import shlex
 import shutil
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,9 +70,12 @@ def test_default_answers_render_the_documented_layout(default_project: Path) -> 
         "gunicorn.conf.py",
         "Dockerfile",
         ".dockerignore",
-        "requirements.txt",
-        "requirements-dev.txt",
         "pyproject.toml",
+        "uv.lock",
+        "requirements/production.txt",
+        "requirements/dev.txt",
+        ".pre-commit-config.yaml",
+        ".python-version",
         ".flaskenv",
         ".env.example",
         ".gitignore",
@@ -115,11 +119,13 @@ def test_dockerfile_passes_hadolint(default_project: Path, venv_for: VenvFor) ->
     assert "USER 10001:10001" in (default_project / "Dockerfile").read_text()
 
 
-def test_workflow_passes_zizmor_and_the_workflow_schema(default_project: Path, venv_for: VenvFor) -> None:
+def test_github_config_passes_zizmor_and_the_workflow_schema(
+    default_project: Path, venv_for: VenvFor
+) -> None:
     venv = venv_for(default_project)
     workflow = ".github/workflows/ci.yml"
-    zizmor = venv.run(
-        [tool("zizmor"), "--offline", "--min-severity", "low", workflow], cwd=default_project, check=False
+    zizmor = venv.run(  # the whole of .github/: the workflow and Dependabot's config
+        [tool("zizmor"), "--offline", "--min-severity", "low", ".github/"], cwd=default_project, check=False
     )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
     venv.run(
@@ -210,9 +216,12 @@ def test_python_version_reaches_image_and_ci(render: Render, tmp_path: Path, pyt
     assert froms and all(line.startswith(f"python:{python_version}-slim") for line in froms)
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     assert workflow["env"]["PYTHON_VERSION"] == python_version
-    assert (
-        f'target-version = "py{python_version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
-    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{python_version.replace('.', '')}"
+    assert pyproject["tool"]["mypy"]["python_version"] == python_version
+    # uv sync picks the answered Python; the one lock serves every version the template offers.
+    assert (project / ".python-version").read_text() == f"{python_version}\n"
+    assert pyproject["project"]["requires-python"] == ">=3.11"
 
 
 def test_bytecode_in_an_installed_template_never_reaches_a_project(
@@ -222,6 +231,7 @@ def test_bytecode_in_an_installed_template_never_reaches_a_project(
     source = tmp_path / "installed"
     shutil.copytree(REPO_ROOT / "template", source / "template")
     shutil.copy(REPO_ROOT / "copier.yml", source / "copier.yml")
+    shutil.copytree(REPO_ROOT / "locks", source / "locks")
     for package in (source / "template").rglob("*.py"):
         cache = package.parent / "__pycache__"
         cache.mkdir(exist_ok=True)

@@ -46,9 +46,9 @@ def test_bundled_template_with_defaults(runner: CliRunner, tmp_path: Path) -> No
             assert str(answers[name]) == default
     for step in (
         "cd ",
-        "pip install -r requirements-dev.txt",
-        "flask db upgrade",
-        "flask run",
+        "uv sync",
+        "uv run flask db upgrade",
+        "uv run flask run",
     ):
         assert step in result.stdout
     assert re.search(r"^  project_name +shop-front$", result.stdout, re.MULTILINE)

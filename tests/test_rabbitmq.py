@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import ProjectVenv, Render, require_server, skip_unless_required
+from support import ProjectVenv, Render, require_server, skip_unless_required, tool
 from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 VenvFor = Callable[[Path], ProjectVenv]
@@ -71,7 +71,7 @@ def broker_test_results(output: str) -> list[str]:
 
 
 def test_no_means_no_pika_no_worker_no_broker(default_project: Path) -> None:
-    assert "pika" not in (default_project / "requirements.txt").read_text()
+    assert "pika" not in (default_project / "uv.lock").read_text()
     for relative in RABBITMQ_FILES:
         assert not (default_project / relative.replace(SLUG, "acme_service")).exists(), relative
     assert not list(default_project.rglob("*rabbitmq*")) and not list(default_project.rglob("*messag*"))
@@ -88,7 +88,8 @@ def test_no_means_no_pika_no_worker_no_broker(default_project: Path) -> None:
 def test_yes_adds_the_worker_files_and_pins_pika(project: Path) -> None:
     for relative in RABBITMQ_FILES:
         assert (project / relative).is_file(), relative
-    assert "pika==1.4.4" in (project / "requirements.txt").read_text().splitlines()
+    assert '    "pika==1.4.4",' in (project / "pyproject.toml").read_text().splitlines()
+    assert 'name = "pika"' in (project / "uv.lock").read_text().splitlines()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["use_rabbitmq"] is True
     readme = (project / "README.md").read_text()
@@ -102,7 +103,9 @@ def test_generated_code_is_ruff_clean(project: Path, venv: ProjectVenv) -> None:
 
 
 def test_compose_has_a_healthy_broker_and_a_worker(project: Path, venv: ProjectVenv) -> None:
-    venv.run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project)
+    venv.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project
+    )
     services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
     broker, worker = services["rabbitmq"], services["worker"]
     assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+-management-alpine", broker["image"])
@@ -117,9 +120,11 @@ def test_compose_has_a_healthy_broker_and_a_worker(project: Path, venv: ProjectV
 
 def test_ci_runs_the_broker_tests_against_a_service(project: Path, venv: ProjectVenv) -> None:
     workflow = ".github/workflows/ci.yml"
-    zizmor = venv.run(["zizmor", "--offline", "--min-severity", "low", workflow], cwd=project, check=False)
+    zizmor = venv.run(
+        [tool("zizmor"), "--offline", "--min-severity", "low", ".github/"], cwd=project, check=False
+    )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
-    venv.run(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd=project)
+    venv.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow], cwd=project)
     job = yaml.safe_load((project / workflow).read_text())["jobs"]["test"]
     service = job["services"]["rabbitmq"]
     assert re.fullmatch(r"rabbitmq:\d+\.\d+\.\d+(-management)?-alpine", service["image"])

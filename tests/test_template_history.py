@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,17 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from flaskgen.cli import app
-from histories import TINY_V1, TINY_V2, answers_of, git, make_template, new_project, snapshot, status
+from histories import (
+    TINY_V1,
+    TINY_V2,
+    answers_of,
+    git,
+    make_template,
+    new_project,
+    snapshot,
+    status,
+    table_row,
+)
 from support import REPO_ROOT
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
@@ -39,7 +50,8 @@ def test_bundled_template_round_trip(runner: CliRunner, tmp_path: Path) -> None:
     project = new_project(runner, tmp_path / "svc")
     check = runner.invoke(app, ["check", str(project)])
     assert check.exit_code == 0, check.output
-    assert "the latest" in check.stdout
+    row = table_row(check.stdout, project)
+    assert (row["STATUS"], row["RELEASES BEHIND"], row["CHANGED FILES"]) == ("current", "0", "none")
     before = snapshot(project)
     result = runner.invoke(app, ["update", str(project), "--defaults"])
     assert result.exit_code == 0, result.output
@@ -73,7 +85,8 @@ def test_history_refresh_keeps_versions_it_does_not_know(
 def test_untagged_history_renders_head(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A fresh clone without tags: HEAD is the version, recorded as its commit id."""
+    """A fresh clone without tags: HEAD renders, and its version is named after the release
+    that pyproject.toml's version history derives (v<version>, or N commits after it)."""
     repo = tmp_path / "untagged"
     subprocess.run(["git", "clone", "-q", "--no-tags", str(REPO_ROOT), str(repo)], check=True)
     for tag in git(repo, "tag").split():
@@ -81,7 +94,11 @@ def test_untagged_history_renders_head(
     monkeypatch.setenv(bundle.TEMPLATE_REPO_ENV, str(repo))
     project = new_project(runner, tmp_path / "svc")
     head = git(repo, "rev-parse", "HEAD").strip()
-    assert head.startswith(answers_of(project)["_commit"])
+    version = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["version"]
+    recorded = answers_of(project)["_commit"]
+    assert recorded == f"v{version}" or (
+        recorded.startswith(f"v{version}-") and head.startswith(recorded.rsplit("-g", 1)[1])
+    )
     assert runner.invoke(app, ["check", str(project)]).exit_code == 0
 
 

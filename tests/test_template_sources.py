@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from flaskgen import template
 from flaskgen.cli import app
-from histories import answers_of, commit_all, git, new_project, snapshot, status
+from histories import answers_of, commit_all, git, new_project, snapshot, status, table_row
 from support import assert_one_line_error, tool
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
@@ -55,7 +55,9 @@ def test_project_from_a_tagged_fork_records_what_renovate_reads(
     assert_renovate_readable(answers)
 
     behind = runner.invoke(app, ["check", str(project)])
-    assert behind.exit_code == 1 and "behind the latest v0.2.0" in behind.stdout
+    assert behind.exit_code == 1, behind.output
+    row = table_row(behind.stdout, project)
+    assert (row["LATEST"], row["STATUS"], row["CHANGED FILES"]) == ("v0.2.0", "behind", "none")
 
     # The command Renovate runs for an update PR, with plain Copier: --trust is not needed.
     out = subprocess.run(

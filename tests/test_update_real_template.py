@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,17 @@ from typer.testing import CliRunner
 
 from flaskgen import bundle
 from flaskgen.cli import app
-from histories import answers_of, commit_all, git, new_project, output_section, snapshot, status, write_files
+from histories import (
+    answers_of,
+    commit_all,
+    git,
+    new_project,
+    output_section,
+    snapshot,
+    status,
+    table_row,
+    write_files,
+)
 from support import REPO_ROOT, VenvFor, assert_one_line_error, tool
 
 # Every test runs on a fresh machine, with a git identity (conftest.py's `home`).
@@ -114,7 +125,16 @@ def test_real_template_previous_release_to_current_keeps_typical_edits(
     owned = make_typical_edits(project, "billing")
 
     behind = runner.invoke(app, ["check", str(project)])
-    assert behind.exit_code == 1 and "behind the latest v0.2.0" in behind.stdout
+    assert behind.exit_code == 1, behind.output
+    assert table_row(behind.stdout, project) == {
+        "PROJECT": str(project),
+        "VERSION": "v0.1.0",
+        "LATEST": "v0.2.0",
+        "STATUS": "behind",
+        "RELEASES BEHIND": "1",
+        # The template's files the edits touched, against a render of v0.1.0; not the user's own.
+        "CHANGED FILES": "3: README.md, billing/models/__init__.py, gunicorn.conf.py",
+    }
     result = runner.invoke(app, ["update", str(project), "--defaults"])
     assert result.exit_code == 0, result.output
     assert "template version v0.1.0 -> v0.2.0" in result.stdout
@@ -148,11 +168,13 @@ def test_real_template_answers_change_through_update(
     assert result.exit_code == 0, result.output
     answers = answers_of(project)
     assert (answers["database"], answers["deploy_target"]) == ("postgresql", "fly")
-    assert "psycopg" in (project / "requirements.txt").read_text()
+    assert "psycopg" in (project / "pyproject.toml").read_text()
+    # The lock followed the merged pyproject.toml (the update regenerated it).
+    assert 'name = "psycopg-binary"' in (project / "uv.lock").read_text()
     assert (project / "fly.toml").is_file()
     assert not (project / "deploy").exists()  # docker-ssh's files, unchanged by the user
     changed = output_section(result.stdout, "Changed files")
-    assert "?? fly.toml" in changed and "M requirements.txt" in changed
+    assert "?? fly.toml" in changed and "M pyproject.toml" in changed and "M uv.lock" in changed
 
 
 @pytest.mark.slow
@@ -252,3 +274,55 @@ def test_real_template_update_leaves_the_migration_history_alone(
     # A new project of that release gets the template's revisions, of course.
     fresh = new_project(runner, tmp_path / "fresh")
     assert (fresh / "migrations" / "versions" / "0002_from_the_template.py").is_file()
+
+
+EXPORT_COMMANDS = (  # as the project's pre-commit hook writes requirements/
+    "--locked --no-annotate --no-dev --quiet --output-file requirements/production.txt",
+    "--locked --no-annotate --quiet --output-file requirements/dev.txt",
+)
+
+
+@pytest.mark.slow
+def test_update_regenerates_the_lock_and_keeps_added_dependencies(
+    runner: CliRunner, real_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv.lock is never merged as text: after an update it is the lock of the merged
+    pyproject.toml, with the dependency the user added and the pin the release changed."""
+    pyproject = "template/pyproject.toml.jinja"
+    shipped = (real_history / pyproject).read_text()
+    assert '"alembic==1.20.1",' in shipped
+    # The release moves alembic (to the version before, which PyPI is sure to keep serving).
+    history = tag_next_release(
+        real_history, tmp_path, "v0.3.0", {pyproject: shipped.replace("alembic==1.20.1", "alembic==1.20.0")}
+    )
+    monkeypatch.setenv(bundle.TEMPLATE_REPO_ENV, str(history))
+    project = new_project(runner, tmp_path / "billing", "--vcs-ref", "v0.2.0")
+    uv = tool("uv")
+    subprocess.run([uv, "add", "--quiet", "--no-sync", "six==1.17.0"], cwd=project, check=True)
+    for command in EXPORT_COMMANDS:
+        subprocess.run([uv, "export", *command.split()], cwd=project, check=True)
+    commit_all(project, "six")
+
+    result = runner.invoke(app, ["update", str(project), "--defaults"])
+
+    assert result.exit_code == 0, result.output
+    assert "Conflicts" not in result.stdout
+    assert set(output_section(result.stdout, "Changed files")) >= {
+        "M pyproject.toml",
+        "M uv.lock",
+        "M requirements/production.txt",
+        "M requirements/dev.txt",
+    }
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {"six==1.17.0", "alembic==1.20.0"} <= set(dependencies)
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    versions = {package["name"]: package["version"] for package in lock["package"]}
+    assert versions["six"] == "1.17.0" and versions["alembic"] == "1.20.0"
+    # The lock and the exports are what uv writes for the merged pyproject.toml.
+    subprocess.run([uv, "lock", "--check", "--quiet"], cwd=project, check=True)
+    exported = {name: (project / "requirements" / name).read_text() for name in ("production.txt", "dev.txt")}
+    assert "\nsix==1.17.0 \\\n" in exported["production.txt"]
+    assert "\nalembic==1.20.0 \\\n" in exported["production.txt"]
+    for command in EXPORT_COMMANDS:
+        subprocess.run([uv, "export", *command.split()], cwd=project, check=True)
+    assert {name: (project / "requirements" / name).read_text() for name in exported} == exported

@@ -289,7 +289,8 @@ def run_worker(app: Flask) -> None:
 @click.command("consume")
 def consume_command() -> None:
     """Run the RabbitMQ worker until SIGTERM or Ctrl-C."""
-    run_worker(current_app._get_current_object())
+    # current_app is a proxy (typed as the Flask app it stands for): the worker keeps the app.
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def main() -> int:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from ..db import db
+from ..db import Base, db
+
+if TYPE_CHECKING:
+    Model = Base  # what type checkers see: db.Model is made from Base when the app starts
+else:
+    Model = db.Model
 
 
 def utcnow() -> datetime:
@@ -39,7 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class TimestampedModel(db.Model):
+class TimestampedModel(Model):
     __abstract__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)

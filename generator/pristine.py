@@ -1,0 +1,315 @@
+"""What a project would hold had nobody touched it: the template rendered at the project's
+recorded version with its recorded answers, and the template-owned files a project changed.
+
+A render is kept as a manifest (each file's size and SHA-256) under
+~/.cache/flaskgen/pristine/ (`$XDG_CACHE_HOME` if set), keyed by template, version, answers
+and Copier's version: projects of the same version and answers share one render, and a
+second `flaskgen check` renders nothing (nor imports Copier).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import FlaskgenError, from_copier, one_line
+from .project import ANSWERS_FILE, Recorded
+
+FORMAT = 1  # bump when the manifest's content changes
+MODIFIED, DELETED = "modified", "deleted"
+Manifest = dict[str, list[Any]]  # relative path -> [size, sha256] (a symbolic link: [-1, its target])
+
+
+@dataclass(frozen=True)
+class Version:
+    """A template version to render: where the template is and which commit of it."""
+
+    src: str  # _src_path, as recorded
+    ref: str  # a commit id or tag that the template's history has
+    trusted: bool  # flaskgen's own template may run its own code; others may not
+
+    def key(self, answers: dict[str, Any]) -> str:
+        from importlib.metadata import version
+
+        blob = json.dumps(
+            [FORMAT, version("copier"), self.src, self.ref, answers], sort_keys=True, default=str
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "flaskgen", "pristine")
+
+
+def version_of(recorded: Recorded, tags: dict[str, str]) -> Version:
+    """The version a project records, by commit id where the template's tags are known (a
+    tag of flaskgen's history may be derived, and so may not exist in every clone of it)."""
+    from . import bundle
+
+    ref = recorded.oid or tags.get(recorded.commit, recorded.commit)
+    return Version(src=recorded.src, ref=ref, trusted=recorded.src == bundle.SRC_PATH)
+
+
+def manifests(wanted: Iterable[tuple[Version, dict[str, Any]]]) -> dict[str, Manifest | str]:
+    """The manifest of each (version, answers), by key; a render that failed gives its error."""
+    found: dict[str, Manifest | str] = {}
+    missing: dict[str, tuple[Version, dict[str, Any]]] = {}
+    for version, answers in wanted:
+        key = version.key(answers)
+        if key in found or key in missing:
+            continue
+        cached = _read_cached(key)
+        if cached is not None:
+            found[key] = cached
+        else:
+            missing[key] = (version, answers)
+    if missing:
+        found.update(_render_all(missing))
+    return found
+
+
+def changed_files(project: Path, manifest: Manifest) -> dict[str, str]:
+    """The template-owned files of `project` that differ from the pristine render: path ->
+    modified or deleted. Files the user added are not the template's, so not listed."""
+    changed: dict[str, str] = {}
+    for relative, (size, expected) in manifest.items():
+        path = project / relative
+        if size == -1:
+            if not path.is_symlink():
+                changed[relative] = DELETED if not os.path.lexists(path) else MODIFIED
+            elif os.readlink(path) != expected:
+                changed[relative] = MODIFIED
+            continue
+        try:
+            info = path.stat()
+        except OSError:
+            changed[relative] = DELETED
+            continue
+        if info.st_size != size or digest(path) != expected:
+            changed[relative] = MODIFIED
+    return changed
+
+
+def _read_cached(key: str) -> Manifest | None:
+    try:
+        return json.loads((cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_cached(key: str, manifest: Manifest) -> None:
+    directory = cache_dir()
+    with contextlib.suppress(OSError):  # a read-only cache only costs time
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, directory / f"{key}.json")
+
+
+def _render_all(missing: dict[str, tuple[Version, dict[str, Any]]]) -> dict[str, Manifest | str]:
+    """Render each missing (version, answers) once, in parallel processes when there are several
+    (Copier renders in the current directory's process state: threads would share it)."""
+    from . import bundle
+
+    results: dict[str, Manifest | str] = {}
+    with contextlib.ExitStack() as stack:
+        histories: dict[str, Path | None] = {}
+        sources: dict[tuple[str, str], Path | str] = {}
+        jobs = []
+        for key, (version, answers) in missing.items():
+            if version.src not in histories:
+                histories[version.src] = _history(version.src, stack, bundle)
+            source_key = (version.src, version.ref)
+            if source_key not in sources:
+                sources[source_key] = _unpacked(histories[version.src], version, stack)
+            jobs.append((key, sources[source_key], version, answers))
+        workers = min(len(jobs), os.cpu_count() or 1)
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                rendered = list(pool.map(_render_job, jobs))
+        else:
+            rendered = [_render_job(job) for job in jobs]
+    for (key, *_), result in zip(jobs, rendered, strict=True):
+        if not isinstance(result, str):
+            _write_cached(key, result)
+        results[key] = result
+    return results
+
+
+def _render_job(job: tuple[str, Path | str, Version, dict[str, Any]]) -> Manifest | str:
+    _, source, version, answers = job
+    try:
+        return _render(source, version, answers)
+    except FlaskgenError as exc:
+        return exc.message
+
+
+def _history(src: str, stack: contextlib.ExitStack, bundle: Any) -> Path | None:
+    """A git directory holding the template's versions, or None for a remote template."""
+    if src == bundle.SRC_PATH:
+        try:
+            return stack.enter_context(bundle.history())
+        except FlaskgenError:
+            return None
+    path = Path(src).expanduser()
+    if (path / ".git").exists() or (path / "HEAD").is_file():
+        return path / ".git" if (path / ".git").exists() else path
+    return None
+
+
+def _unpacked(git_dir: Path | None, version: Version, stack: contextlib.ExitStack) -> Path | str:
+    """The template at `version` as a plain folder (quicker to render than a clone), else the
+    source for Copier to clone."""
+    if git_dir is None:
+        return version.src
+    archived = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "archive", "--format=tar", version.ref],
+        capture_output=True,
+        check=False,
+    )
+    if archived.returncode != 0:
+        return version.src  # Copier says why, in the project's error
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flaskgen-pristine-")))
+    with tarfile.open(fileobj=io.BytesIO(archived.stdout)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder
+
+
+def _render(source: Path | str, version: Version, answers: dict[str, Any]) -> Manifest:
+    import copier  # only for a render the cache lacks
+    from copier import _main
+
+    with (
+        tempfile.TemporaryDirectory(prefix="flaskgen-pristine-") as tmp,
+        _without_git_index_sync(_main),
+        _compiled_once(),
+    ):
+        dst = Path(tmp, "project")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                copier.run_copy(
+                    str(source),
+                    dst,
+                    data={**_fixed_values(source), **answers},
+                    vcs_ref=None if isinstance(source, Path) else version.ref,
+                    defaults=True,
+                    unsafe=version.trusted,
+                    skip_tasks=True,
+                    quiet=True,
+                )
+            except Exception as exc:
+                error = from_copier(exc, template=repr(version.src), vcs_ref=version.ref)
+                message = error.message if error is not None else one_line(exc)
+                raise FlaskgenError(
+                    f"cannot render template version {version.ref} to compare: {message.rstrip('.')}"
+                ) from None
+        return _manifest(dst)
+
+
+def _fixed_values(source: Path | str) -> dict[str, Any]:
+    """The template's computed values that are plain data (no Jinja), given as answers: the
+    same values, but Copier then does not render each item of a long list as a template."""
+    from .questions import parse
+
+    if not isinstance(source, Path):
+        return {}
+    from .template import config_path
+
+    try:
+        questionnaire = parse(config_path(source).read_text(encoding="utf-8"))
+    except (FlaskgenError, OSError):
+        return {}
+    if questionnaire is None:
+        return {}
+    return {
+        q.name: q.default
+        for q in questionnaire.questions
+        if q.computed
+        and isinstance(q.default, list | dict)
+        and not any(mark in json.dumps(q.default) for mark in ("<<", "<%", "{{", "{%"))
+    }
+
+
+def _manifest(root: Path) -> Manifest:
+    manifest: Manifest = {}
+    for directory, dirs, files in os.walk(root):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+            path = Path(directory, name)
+            relative = path.relative_to(root).as_posix()
+            if relative == ANSWERS_FILE:
+                continue
+            if path.is_symlink():
+                manifest[relative] = [-1, os.readlink(path)]
+            else:
+                manifest[relative] = [path.stat().st_size, digest(path)]
+    return manifest
+
+
+def digest(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+@contextlib.contextmanager
+def _without_git_index_sync(main: Any) -> Iterator[None]:
+    """Copier runs git for each file it renders, to sync executable bits into the index of a
+    destination in a git repository; a pristine render is in none (a third of its time)."""
+    original = main.is_git_available
+    main.is_git_available = lambda: False
+    try:
+        yield
+    finally:
+        main.is_git_available = original
+
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _compiled_once() -> Iterator[None]:
+    """Jinja compiles each template string (file, path, default) of every render anew; renders
+    of one version with other answers compile the same strings, so reuse the code. The code
+    depends only on the source and the environment's syntax options, which are in the key."""
+    from jinja2 import Environment
+
+    original = Environment.compile
+
+    def compile(self: Any, source: Any, name: Any = None, filename: Any = None, raw: bool = False,
+                defer_init: bool = False) -> Any:  # fmt: skip
+        if raw or not isinstance(source, str):
+            return original(self, source, name, filename, raw, defer_init)
+        key = (type(self), _syntax(self), source, name, filename, defer_init)
+        if key not in _COMPILED:
+            _COMPILED[key] = original(self, source, name, filename, raw, defer_init)
+        return _COMPILED[key]
+
+    Environment.compile = compile  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Environment.compile = original  # type: ignore[method-assign]
+
+
+def _syntax(env: Any) -> tuple[Any, ...]:
+    return (
+        env.block_start_string, env.block_end_string, env.variable_start_string,
+        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+        env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async,
+        tuple(sorted(env.extensions)), repr(env.autoescape), repr(env.finalize),
+    )  # fmt: skip
