@@ -275,6 +275,7 @@ def build(context: Path, tag: str, *, buildkit: bool = False, timeout: float = 9
         "build",
         "--network",
         "host",
+        "--force-rm",  # a failed step leaves no container behind
         "--tag",
         tag,
         str(context),
