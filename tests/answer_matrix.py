@@ -52,6 +52,14 @@ def choice_questions() -> dict[str, list[Any]]:
     return questions
 
 
+def offered(spec: dict[str, Any], value: Any) -> list[Any]:
+    """The values a question `spec` (from some version's copier.yml) accepts; [value] if open."""
+    choices = spec.get("choices") if isinstance(spec, dict) else None
+    if choices is None:
+        return [value]
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
 def is_asked(question: str, answers: dict[str, Any]) -> bool:
     """Whether copier.yml asks `question` given the other answers (its `when:`)."""
     when = _config()[question].get("when", True)

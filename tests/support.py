@@ -19,6 +19,17 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The python_version choices copier.yml offers, oldest first.
+PYTHON_VERSIONS: list[str] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))[
+    "python_version"
+]["choices"]
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A version as numbers, ("3.14" -> (3, 14)), so that 3.9 sorts before 3.14."""
+    return tuple(int(part) for part in version.split("."))
+
+
 # .ci/run sets this: a test that needs a server fails instead of skipping when it is unreachable.
 REQUIRE_SERVICES = os.environ.get("FLASKGEN_REQUIRE_SERVICES") == "1"
 

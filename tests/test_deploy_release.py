@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
@@ -155,8 +158,9 @@ def test_docker_ssh_unhealthy_release_is_removed(docker_ssh, postgres_databases)
         postgres_databases(), "ghcr.io/acme/shop@sha256:" + "d" * 64, FAKE_OLD="old", FAKE_HEALTH="unhealthy"
     )
     assert result.returncode == 1 and "keeps serving" in result.stderr
-    verbs = [call[1] for call in calls(log)]
-    assert "stop" not in verbs and verbs[-1] == "rm"
+    recorded = calls(log)
+    assert not any(call[1] == "stop" and call[-1] == "old" for call in recorded)  # the old one serves
+    assert [call[1] for call in recorded][-2:] == ["stop", "rm"]  # the new one, stopped and removed
 
 
 def test_kubernetes_job_migrates_before_the_rollout(
@@ -205,7 +209,10 @@ def test_kubernetes_job_migrates_before_the_rollout(
     pod = deployment["spec"]["template"]["spec"]
     assert deployment["spec"]["replicas"] >= 2
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["terminationGracePeriodSeconds"] > 20
+    web_lifecycle = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    # The endpoint removal's delay plus Gunicorn's graceful timeout (20 s) fit in the grace period.
+    assert pod["terminationGracePeriodSeconds"] > web_lifecycle + 20
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     web = pod["containers"][0]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -301,3 +308,47 @@ def test_docker_ssh_swaps_the_worker_after_the_web(
     assert "role=web" in web and "role=worker" in worker and worker[-4:] == WORKER_COMMAND
     stops = [i for i, call in enumerate(recorded) if call[1] == "stop"]
     assert stops[0] < starts[1] < stops[1]  # old web drained, new worker up, then old worker stopped
+
+
+def test_kubernetes_worker_liveness_probe_catches_a_wedged_worker(
+    render: Render, tmp_path: Path, venv_for: VenvFor, postgres_databases: Callable[[], str]
+) -> None:
+    """The probe passes while the real worker's consume loop turns, and fails once it stops."""
+    require_server("rabbitmq")
+    project = render(tmp_path / "shop", database="postgresql", deploy_target="kubernetes", use_rabbitmq=True)
+    worker = yaml.safe_load((project / "deploy/kubernetes/worker-deployment.yaml").read_text())
+    probe = worker["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["exec"]["command"]
+    heartbeat = tmp_path / "heartbeat"
+    probe = [part.replace("/tmp/worker-heartbeat", str(heartbeat)) for part in probe]
+    venv = venv_for(project)
+    env = venv.env(
+        **production_env(postgres_databases()),
+        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/%2F",
+        RABBITMQ_QUEUE=(queue := f"flaskgen-{uuid.uuid4().hex[:10]}"),
+        WORKER_HEARTBEAT_FILE=str(heartbeat),
+    )
+    venv.run(
+        RELEASE, cwd=project, **{k: env[k] for k in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "RABBITMQ_URL")}
+    )
+    process = subprocess.Popen(
+        WORKER_COMMAND, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not heartbeat.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert subprocess.run(probe, env=env).returncode == 0  # a live worker passes
+        process.send_signal(signal.SIGSTOP)  # wedged: its loop no longer turns
+        old = time.time() - 300
+        os.utime(heartbeat, (old, old))  # ... for 5 minutes
+        time.sleep(1)
+        assert subprocess.run(probe, env=env).returncode != 0  # the probe catches it
+        process.send_signal(signal.SIGCONT)  # unwedged: the loop touches the file again
+        time.sleep(2)
+        assert subprocess.run(probe, env=env).returncode == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if shutil.which("rabbitmqctl"):
+            for name in (queue, f"{queue}.dead-letter"):
+                subprocess.run(["rabbitmqctl", "delete_queue", name], capture_output=True, check=False)

@@ -167,7 +167,8 @@ def worker_command(project: Path, target: str) -> list[str]:
     if target == "kubernetes":
         worker = yaml.safe_load((project / "deploy/kubernetes/worker-deployment.yaml").read_text())
         pod = worker["spec"]["template"]["spec"]
-        assert pod["terminationGracePeriodSeconds"] > 30 and "livenessProbe" not in pod["containers"][0]
+        assert pod["terminationGracePeriodSeconds"] > 30
+        assert "worker-heartbeat" in " ".join(pod["containers"][0]["livenessProbe"]["exec"]["command"])
         return pod["containers"][0]["command"]
     if target == "fly":
         fly = tomllib.loads((project / "fly.toml").read_text())

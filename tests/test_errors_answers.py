@@ -38,7 +38,7 @@ QUESTIONS = ", ".join(
         ),
         (
             "python_version=3.10",
-            "invalid python_version '3.10' in --data: choose one of 3.11, 3.12, 3.13. "
+            "invalid python_version '3.10' in --data: choose one of 3.11, 3.12, 3.13, 3.14. "
             "Pass e.g. --data python_version=3.11.",
         ),
         (

@@ -88,7 +88,7 @@ def test_default_answers_render_the_documented_layout(default_project: Path) -> 
     answers = yaml.safe_load((default_project / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == slug
     assert answers["database"] == "sqlite"
-    assert answers["python_version"] == "3.12"
+    assert answers["python_version"] == "3.14"
     assert "_src_path" in answers
     assert "FLASK_ENV" not in "".join(p.read_text() for p in default_project.rglob("*.py"))
 
@@ -209,7 +209,7 @@ def test_production_without_secret_key_refuses_in_one_line(
     assert len(errors) == 1 and "SECRET_KEY is not set" in errors[0]
 
 
-@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13", "3.14"])
 def test_python_version_reaches_image_and_ci(render: Render, tmp_path: Path, python_version: str) -> None:
     project = render(tmp_path / "versioned", python_version=python_version)
     froms = dockerfile_instruction(project, "FROM")

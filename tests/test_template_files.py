@@ -129,7 +129,8 @@ def test_update_across_the_move_to_plain_paths_changes_only_the_version(
         monkeypatch.setenv(f"GIT_{key}_EMAIL", "test@example.com")
     runner = CliRunner()
     project = tmp_path / "matrix_app"
-    # Questions added since v0.2.0 are not asked by these versions.
+    # Questions added since v0.2.0 are not asked by these versions, nor are choices added since
+    # (a new python_version): those take the old version's default.
     config = subprocess.run(
         ["git", "show", "v0.1.0:copier.yml"], cwd=history_around_plain_paths, capture_output=True, text=True
     )
@@ -137,7 +138,9 @@ def test_update_across_the_move_to_plain_paths_changes_only_the_version(
     data = [
         arg
         for name, value in answers.items()
-        if name in known and answer_matrix.is_asked(name, {**answer_matrix.FIXED, **answers})
+        if name in known
+        and answer_matrix.is_asked(name, {**answer_matrix.FIXED, **answers})
+        and value in answer_matrix.offered(known[name], value)
         for arg in ("--data", f"{name}={str(value).lower()}")
     ]
     created = runner.invoke(app, ["new", str(project), "--defaults", "--quiet", "--vcs-ref", "v0.1.0", *data])

@@ -30,6 +30,7 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -66,6 +67,16 @@ RETRY_DELAY_SECONDS = 5.0
 POLL_SECONDS = 0.5
 # Connection-level refusals: 403 ACCESS_REFUSED, 530 NOT_ALLOWED (e.g. an unknown vhost).
 REFUSED_REPLY_CODES = (403, 530)
+# Touched on every turn of the consume loop (every POLL_SECONDS while idle): a worker stuck in a
+# handler, or wedged anywhere else, leaves it stale, which Kubernetes' liveness probe detects
+# (deploy/kubernetes/worker-deployment.yaml). /tmp is writable where the root file system is not.
+HEARTBEAT_FILE = os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/worker-heartbeat")  # noqa: S108
+
+
+def heartbeat() -> None:
+    """Mark the worker alive: HEARTBEAT_FILE's modification time is now."""
+    with contextlib.suppress(OSError):  # a liveness signal, never a reason to stop consuming
+        Path(HEARTBEAT_FILE).touch()
 
 
 class Outcome(enum.Enum):
@@ -205,6 +216,7 @@ class Consumer:
             self.failures = 0
             log.info("consuming %s (prefetch %d)", self.queue, self.prefetch)
             while not self.stopping:
+                heartbeat()
                 published = self.publish_outbox(outbox_channel)
                 # A full batch: more may be waiting, so only look at the deliveries in between.
                 busy = published == OUTBOX_BATCH
@@ -262,6 +274,7 @@ class Consumer:
         """Sleep, but wake up early for a stop request."""
         deadline = time.monotonic() + seconds
         while not self.stopping and (remaining := deadline - time.monotonic()) > 0:
+            heartbeat()  # waiting to reconnect or to retry is alive, not wedged
             time.sleep(min(remaining, POLL_SECONDS))
 
 

@@ -35,12 +35,16 @@ class TcpProxy:
         listener.settimeout(0.1)
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._accepting = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._accepting.start()
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+            # Python 3.14 keeps the port bound while a thread is still in accept(): wait for it
+            # to notice (within its 0.1 s timeout), so that start() can bind the port again.
+            self._accepting.join()
         self.cut()
 
     def freeze(self) -> None:

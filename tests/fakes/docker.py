@@ -1,6 +1,7 @@
 """A stand-in for `docker` in deploy tests: records every call, and really runs the command of
 `docker run --rm ... IMAGE COMMAND...` here (with the --env-file), so a release step migrates a
-real database. FAKE_HEALTH sets what `docker inspect` reports; FAKE_OLD the running container."""
+real database. FAKE_HEALTH sets the health that `docker inspect` and the health check
+(`docker exec`) report; FAKE_OLD the running container."""
 
 import json
 import os
@@ -38,5 +39,9 @@ if verb == "run":
     sys.exit(subprocess.run(command or ["true"], env=env, cwd=os.environ["FAKE_WORKDIR"]).returncode)
 if verb == "ps":
     print(os.environ.get("FAKE_OLD", ""))
+elif verb == "inspect" and "Healthcheck.Test" in args[2]:
+    print("CMD\ntrue")
 elif verb == "inspect":
-    print(os.environ.get("FAKE_HEALTH", "healthy"))
+    print(f"running {os.environ.get('FAKE_HEALTH', 'healthy')}")
+elif verb == "exec":
+    sys.exit(0 if os.environ.get("FAKE_HEALTH", "healthy") == "healthy" else 1)
