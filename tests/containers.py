@@ -37,7 +37,7 @@ CA_BUNDLE = Path(
     os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
 )
 # Bump to rebuild the cached stand-ins; the label records it.
-STANDIN_RECIPE = "1"
+STANDIN_RECIPE = "4"
 STANDIN_LABEL = "org.flaskgen.standin"
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 # What the official slim images carry besides Debian's minimal base: the shared libraries their
@@ -221,6 +221,23 @@ def _interpreter_context(build: Path, version: str, base: str, recipe: str) -> b
     return buffer.getvalue()
 
 
+def _add_pip(base: str, version: str, image: str, recipe: str) -> None:
+    """`base` with pip in /usr/local, as the official images have it: Debian's python3.14 has
+    no pip of its own, so the pip wheel its ensurepip would use installs itself (Debian's
+    scheme puts a root install under /usr/local). Like the official images, it does not mark
+    the interpreter as managed by the system (PEP 668)."""
+    dockerfile = (
+        f"FROM {base}\n"
+        "RUN wheel=$(ls /usr/share/python-wheels/pip-*.whl)"
+        f' && python{version} "$wheel/pip" install --no-cache-dir --no-index --break-system-packages'
+        f' "$wheel" && rm -f /usr/lib/python{version}/EXTERNALLY-MANAGED\n'
+        f"ENV PYTHON_VERSION={version}\n"
+        f"LABEL {STANDIN_LABEL}={recipe}\n"
+    )
+    context = dockerfile.encode()
+    docker("build", "--network", "host", "--quiet", "--tag", image, "-", input=context, DOCKER_BUILDKIT="0")
+
+
 def python_images(versions: list[str]) -> list[str]:
     """`python_image` of each version; the Debian bases they need are bootstrapped concurrently
     (each takes a minute or two of downloads, once: the engine keeps them)."""
@@ -251,7 +268,10 @@ def python_image(version: str) -> str:
     if version in DEBIAN_PYTHONS:
         packages = [f"python{version}", f"python{version}-venv", "ca-certificates", "netbase", "tzdata"]
         links = {"python": f"/usr/bin/python{version}", "python3": f"/usr/bin/python{version}"}
-        _debootstrap(DEBIAN_PYTHONS[version], packages, image, recipe, links)
+        debian = f"flaskgen-standin/debian-python:{version}"
+        if not _current(debian, recipe):
+            _debootstrap(DEBIAN_PYTHONS[version], packages, debian, recipe, links)
+        _add_pip(debian, version, image, recipe)
         return image
     build = _pyenv_python(version)
     if build is None:
