@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 
 import pytest
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from support import TEMPLATE_CONFIG, bundled_questions
+from support import REPO_ROOT, TEMPLATE_CONFIG, bundled_questions
+
+# The version is pyproject.toml's: each release bumps it (see CHANGELOG.md).
+VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 # flaskgen installs its template history in ~/.local/share/flaskgen/: in a temporary HOME here.
 pytestmark = pytest.mark.usefixtures("isolated_home")
@@ -20,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("isolated_home")
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.stdout.strip() == "flaskgen 0.1.0"
+    assert result.stdout.strip() == f"flaskgen {VERSION}"
 
 
 def test_help_lists_new(runner: CliRunner) -> None:
@@ -80,7 +84,7 @@ def test_python_m_flaskgen_runs() -> None:
         timeout=60,
     )
     assert out.returncode == 0
-    assert out.stdout.strip() == "flaskgen 0.1.0"
+    assert out.stdout.strip() == f"flaskgen {VERSION}"
 
 
 def test_help_lists_update_and_check(runner: CliRunner) -> None:
