@@ -140,10 +140,10 @@ def test_changelog_sections_chosen() -> None:
 
 def test_this_repository_changelog_names_every_release() -> None:
     """Each release derived from this repository's pyproject.toml has a CHANGELOG.md section."""
-    from support import REPO_ROOT
+    from support import REPO_ROOT, skip_unless_required
 
     derived = releases.derived_tags(REPO_ROOT, [])
     if not derived:
-        pytest.skip("a shallow clone: no version history")
+        skip_unless_required("a shallow clone: no version history is required for this test")
     names = {entry.name for entry in releases.parse_changelog((REPO_ROOT / "CHANGELOG.md").read_text())}
     assert {tag.removeprefix("v") for tag in derived} <= names

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 BRANCH = "template-update"
@@ -190,7 +191,7 @@ def _commits_of_others(tip: str) -> list[str]:
     return others
 
 
-class _Forge:
+class _Forge(ABC):
     """Opens or refreshes the pull request through the forge's REST API."""
 
     def __init__(self, api: str, token: str) -> None:
@@ -208,11 +209,13 @@ class _Forge:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (as above)
             return json.load(response)
 
+    @abstractmethod
     def headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The authentication headers of this forge's API."""
 
+    @abstractmethod
     def open_or_refresh(self, branch: str, base: str, title: str, body: str) -> str:
-        raise NotImplementedError
+        """Open the pull (merge) request of `branch` into `base`, or refresh the open one."""
 
 
 class _GitHub(_Forge):
