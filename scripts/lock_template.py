@@ -73,7 +73,9 @@ def uv(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # The uv beside this Python first: a pyenv shim would obey the project's .python-version.
     beside = Path(sys.executable).parent / "uv"
     uv_bin = str(beside) if beside.exists() else shutil.which("uv") or "uv"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    # The lock is universal (requires-python decides it), so this Python serves: the project's
+    # .python-version may name one this machine lacks.
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable}
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run([uv_bin, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
