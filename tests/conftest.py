@@ -37,10 +37,17 @@ def test_extras_first_on_path() -> Iterator[None]:
     """The test extras' commands (uv, which updates run to regenerate a project's lock) come
     first on PATH, as on a user's machine, not through pyenv shims (which a project's
     .python-version would steer to another Python). plumbum, which runs Copier's tasks, keeps
-    its own copy of the environment."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    with pytest.MonkeyPatch.context() as patch, plumbum.local.env(PATH=path):
-        patch.setenv("PATH", path)
+    its own copy of the environment. uv uses this Python where a project's .python-version
+    names one the machine lacks (the default answer may be newer than its interpreters; the
+    lock is universal), and never tries to download one."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    with pytest.MonkeyPatch.context() as patch, plumbum.local.env(**env):
+        for key, value in env.items():
+            patch.setenv(key, value)
         yield
 
 
