@@ -120,11 +120,11 @@ def _apply_user_edits(project: Path) -> dict[str, str]:
         f"{SLUG}/models/__init__.py": "from .post import Post\n",
     }
     gunicorn = project / "gunicorn.conf.py"
-    timeout, longer = '"GUNICORN_TIMEOUT", "30"', '"GUNICORN_TIMEOUT", "60"'
-    if gunicorn.is_file() and timeout in gunicorn.read_text():
-        gunicorn.write_text(gunicorn.read_text().replace(timeout, longer))
+    keepalive, longer = '"GUNICORN_KEEPALIVE", "5"', '"GUNICORN_KEEPALIVE", "10"'
+    if gunicorn.is_file() and keepalive in gunicorn.read_text():
+        gunicorn.write_text(gunicorn.read_text().replace(keepalive, longer))
         edits["gunicorn.conf.py"] = longer
-    commit_all(project, "posts, README, longer timeout")
+    commit_all(project, "posts, README, longer keep-alive")
     return edits
 
 

@@ -107,8 +107,9 @@ def make_typical_edits(project: Path, slug: str) -> dict[str, str]:
     first, rest = readme.read_text().split("\n", 1)
     readme.write_text(f"{first} - the billing service\n{rest}")
     gunicorn = project / "gunicorn.conf.py"
-    gunicorn.write_text(gunicorn.read_text().replace('"GUNICORN_TIMEOUT", "30"', '"GUNICORN_TIMEOUT", "60"'))
-    commit_all(project, "posts, README, longer timeout")
+    keepalive = gunicorn.read_text().replace('"GUNICORN_KEEPALIVE", "5"', '"GUNICORN_KEEPALIVE", "10"')
+    gunicorn.write_text(keepalive)
+    commit_all(project, "posts, README, longer keep-alive")
     return {
         f"{slug}/models/post.py": POST_MODEL,
         "migrations/versions/0002_create_posts.py": POST_MIGRATION,
@@ -144,7 +145,7 @@ def test_real_template_previous_release_to_current_keeps_typical_edits(
     readme = (project / "README.md").read_text()
     assert readme.startswith("# billing - the billing service\n")
     assert "flaskgen check" in readme  # the README section v0.2.0 rewrote
-    assert '"GUNICORN_TIMEOUT", "60"' in (project / "gunicorn.conf.py").read_text()
+    assert '"GUNICORN_KEEPALIVE", "10"' in (project / "gunicorn.conf.py").read_text()
     assert "from .post import Post" in (project / "billing" / "models" / "__init__.py").read_text()
     assert runner.invoke(app, ["check", str(project)]).exit_code == 0
 
