@@ -59,9 +59,11 @@ def test_project_from_a_tagged_fork_records_what_renovate_reads(
     row = table_row(behind.stdout, project)
     assert (row["LATEST"], row["STATUS"], row["CHANGED FILES"]) == ("v0.2.0", "behind", "none")
 
-    # The command Renovate runs for an update PR, with plain Copier: --trust is not needed.
+    # The command Renovate runs for an update PR, with plain Copier. The template regenerates
+    # uv.lock after an update (a _migrations step), so Copier needs --trust, which Renovate
+    # passes where its admin allows scripts.
     out = subprocess.run(
-        [tool("copier"), "update", "--skip-answered", "--defaults", "--vcs-ref", "v0.2.0", "--quiet"],
+        [tool("copier"), "update", "--skip-answered", "--defaults", "--trust", "--vcs-ref", "v0.2.0", "-q"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -100,7 +102,8 @@ def test_switch_from_the_offline_history_to_a_fork_and_back(
     assert_renovate_readable(answers_of(project))
     commit_all(project, "template from the team's fork")
 
-    updated = runner.invoke(app, ["update", str(project), "--defaults"])
+    # A fork runs its own code (the lock's regeneration after an update): the team trusts it.
+    updated = runner.invoke(app, ["update", str(project), "--defaults", "--trust"])
     assert updated.exit_code == 0, updated.output
     assert "template version v0.1.0 -> v0.2.0" in updated.stdout
     assert answers_of(project)["_src_path"] == url
