@@ -16,7 +16,7 @@ import pytest
 from pytest_copie.plugin import Copie
 from typer.testing import CliRunner
 
-from containers import fresh_database  # noqa: F401 (a fixture of the tests marked docker)
+from containers import fresh_database, registry  # noqa: F401 (fixtures of the tests marked docker)
 from flaskgen import bundle
 from flaskgen.cli import app
 from histories import TINY_V1, TINY_V2, clone_with_working_tree, git, make_template, new_project

@@ -14,7 +14,9 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from support import http_get, require_server, skip_unless_required
+from support import free_port, http_get, require_server, skip_unless_required
 
 # Debian's own client where it is installed, so that the client matches the engine that the
 # tests claim to run on (another client earlier on PATH may expect BuildKit's buildx plugin).
@@ -37,7 +39,7 @@ CA_BUNDLE = Path(
     os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
 )
 # Bump to rebuild the cached stand-ins; the label records it.
-STANDIN_RECIPE = "4"
+STANDIN_RECIPE = "5"
 STANDIN_LABEL = "org.flaskgen.standin"
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 # What the official slim images carry besides Debian's minimal base: the shared libraries their
@@ -230,7 +232,10 @@ def _add_pip(base: str, version: str, image: str, recipe: str) -> None:
         f"FROM {base}\n"
         "RUN wheel=$(ls /usr/share/python-wheels/pip-*.whl)"
         f' && python{version} "$wheel/pip" install --no-cache-dir --no-index --break-system-packages'
-        f' "$wheel" && rm -f /usr/lib/python{version}/EXTERNALLY-MANAGED\n'
+        f' "$wheel" && rm -f /usr/lib/python{version}/EXTERNALLY-MANAGED'
+        # The mirror this machine reaches serves a frozen snapshot of unstable, whose Release
+        # file has expired: apt in a build stage (the generated Dockerfile's) must accept it.
+        f" && echo 'Acquire::Check-Valid-Until \"false\";' >/etc/apt/apt.conf.d/99flaskgen-snapshot\n"
         f"ENV PYTHON_VERSION={version}\n"
         f"LABEL {STANDIN_LABEL}={recipe}\n"
     )
@@ -288,14 +293,18 @@ def python_image(version: str) -> str:
 # --- building and running the generated image -----------------------------------------------
 
 
-def build(context: Path, tag: str, *, buildkit: bool = False, timeout: float = 900) -> float:
-    """Build `context`'s Dockerfile unmodified as `tag`; return the seconds it took."""
+def build(
+    context: Path, tag: str, *, buildkit: bool = False, cache: bool = True, timeout: float = 900
+) -> float:
+    """Build `context`'s Dockerfile unmodified as `tag` (`cache`: reuse the engine's layers);
+    return the seconds it took."""
     started = time.monotonic()
     docker(
         "build",
         "--network",
         "host",
         "--force-rm",  # a failed step leaves no container behind
+        *([] if cache else ["--no-cache"]),
         "--tag",
         tag,
         str(context),
@@ -389,29 +398,146 @@ APP_URLS = {
 }
 
 
+DATABASE_SCRIPT = (
+    "import sys\nfrom sqlalchemy import create_engine, text\n"
+    "with create_engine(sys.argv[1], isolation_level='AUTOCOMMIT').connect() as c:\n"
+    "    c.execute(text(sys.argv[2]))\n"
+)
+
+
+def create_database(image: str, database: str) -> tuple[str, str]:
+    """A new database on the machine's `database` server, created through the image's own
+    driver; its name and the DATABASE_URL the app gets."""
+    name = f"flaskgen_{uuid.uuid4().hex[:10]}"
+    docker(
+        "run", "--rm", "--network", "host", image, "python", "-c", DATABASE_SCRIPT,
+        ADMIN_URLS[database], f"CREATE DATABASE {name}",
+    )  # fmt: skip
+    return name, APP_URLS[database].format(name=name)
+
+
+def drop_database(image: str, database: str, name: str) -> None:
+    docker(
+        "run", "--rm", "--network", "host", image, "python", "-c", DATABASE_SCRIPT,
+        ADMIN_URLS[database], f"DROP DATABASE IF EXISTS {name}",
+    check=False)  # fmt: skip
+
+
 @pytest.fixture
 def fresh_database() -> Iterator[Callable[[str, str], str]]:
     """Creates a database on the machine's server, through the image's own driver; drops it after."""
     created: list[tuple[str, str, str]] = []
-    script = (
-        "import sys\nfrom sqlalchemy import create_engine, text\n"
-        "with create_engine(sys.argv[1], isolation_level='AUTOCOMMIT').connect() as c:\n"
-        "    c.execute(text(sys.argv[2]))\n"
-    )
 
     def create(image: str, database: str) -> str:
         require_server(database)
-        name = f"flaskgen_{uuid.uuid4().hex[:10]}"
-        docker(
-            "run", "--rm", "--network", "host", image, "python", "-c", script,
-            ADMIN_URLS[database], f"CREATE DATABASE {name}",
-        )  # fmt: skip
+        name, url = create_database(image, database)
         created.append((image, database, name))
-        return APP_URLS[database].format(name=name)
+        return url
 
     yield create
     for image, database, name in created:
-        docker(
-            "run", "--rm", "--network", "host", image, "python", "-c", script,
-            ADMIN_URLS[database], f"DROP DATABASE IF EXISTS {name}",
-        check=False)  # fmt: skip
+        drop_database(image, database, name)
+
+
+# --- releases: a registry on 127.0.0.1 and load from another process -------------------------
+
+# Requests /healthz from 4 threads, a new connection each, until SIGTERM; prints the counts.
+LOAD = """
+import http.client, json, signal, sys, threading, time
+port, stop, lock = int(sys.argv[1]), threading.Event(), threading.Lock()
+counts = {"ok": 0, "failed": 0, "errors": []}
+def hit():
+    while not stop.is_set():
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            status = conn.getresponse().status
+            conn.close()
+            outcome = "ok" if status == 200 else f"status {status}"
+        except OSError as exc:
+            outcome = repr(exc)
+        with lock:
+            if outcome == "ok":
+                counts["ok"] += 1
+            else:
+                counts["failed"] += 1
+                counts["errors"] = (counts["errors"] + [f"{time.time():.2f} {outcome}"])[-10:]
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+threads = [threading.Thread(target=hit) for _ in range(4)]
+[t.start() for t in threads]
+print("started", flush=True)
+stop.wait()
+[t.join() for t in threads]
+print(json.dumps(counts), flush=True)
+"""
+
+
+@contextlib.contextmanager
+def local_registry(root: Path) -> Iterator[str]:
+    """Debian's docker-registry serving from `root` on 127.0.0.1; yields its address. The engine
+    pushes to 127.0.0.0/8 registries without TLS settings."""
+    address = f"127.0.0.1:{free_port()}"
+    config = root / "config.yml"
+    config.write_text(
+        json.dumps(  # YAML is a superset of JSON
+            {
+                "version": 0.1,
+                "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+                "http": {"addr": address},
+            }
+        )
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+
+        def answers() -> bool:
+            with contextlib.suppress(OSError):
+                return http_get(f"http://{address}/v2/")[0] == 200
+            return False
+
+        wait_for(answers, 30, 0.1, "docker-registry answering")
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address of Debian's docker-registry on 127.0.0.1, for the tests of a module."""
+    require_docker()
+    if not shutil.which("docker-registry"):
+        skip_unless_required("no docker-registry (apt-get install docker-registry)")
+    with local_registry(tmp_path_factory.mktemp("registry")) as address:
+        yield address
+
+
+def push(image: str, repository: str) -> str:
+    """Push `image` as `repository`; return `repository@sha256:...` as CI hands it to the deploy."""
+    docker("tag", image, repository)
+    pushed = docker("push", repository)
+    digest = next(word for word in pushed.stdout.split() if word.startswith("sha256:"))
+    docker("rmi", repository)
+    return f"{repository.rsplit(':', 1)[0]}@{digest}"
+
+
+def serving(app: str) -> list[str]:
+    """The image references (name@digest) the running web containers of `app` were started from."""
+    ids = docker("ps", "--quiet", "--filter", f"label=app={app}", "--filter", "label=role=web").stdout.split()
+    return [docker("inspect", "--format", "{{.Config.Image}}", id_).stdout.strip() for id_ in ids]
+
+
+@contextlib.contextmanager
+def load(port: int) -> Iterator[dict]:
+    """Another process calling /healthz throughout; the dict gets its counts at the end."""
+    counts: dict = {}
+    process = subprocess.Popen([sys.executable, "-c", LOAD, str(port)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "started"
+    try:
+        yield counts
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+        counts.update(json.loads(out))

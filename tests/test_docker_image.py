@@ -3,6 +3,7 @@ it: the release command in a one-off container, then Gunicorn read-only as a non
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -30,6 +31,29 @@ DATABASES = ["postgresql", "mysql"]
 # Pairwise, to keep CI short: every offered Python version, and each database with several.
 COMBINATIONS = [(version, DATABASES[i % len(DATABASES)]) for i, version in enumerate(PYTHON_VERSIONS)]
 GRACEFUL_TIMEOUT = 20  # gunicorn.conf.py's default graceful_timeout
+# Run in the image: the virtualenv's ELF files that still carry debug sections, and whether the
+# app's own modules are compiled (the container runs read-only, so it could not cache them).
+LEAN_CHECK = """
+import importlib, json, os, pathlib, struct, sys
+debug = []
+for lib in pathlib.Path(sys.prefix).rglob("*.so*"):
+    data = lib.read_bytes()
+    if data[:5] != b"\\x7fELF\\x02":  # 64-bit ELF
+        continue
+    (table,) = struct.unpack_from("<Q", data, 0x28)
+    entry, count, names = struct.unpack_from("<HHH", data, 0x3A)
+    def header(i):
+        return struct.unpack_from("<IIQQQQ", data, table + i * entry)
+    strings = header(names)[4]
+    for i in range(count):
+        start = strings + header(i)[0]
+        if data[start : data.index(b"\\0", start)].startswith(b".debug_"):
+            debug.append(str(lib))
+            break
+module = importlib.import_module(sys.argv[1])
+compiled = os.path.exists(module.__cached__)
+print(json.dumps({"debug": debug, "compiled": compiled, "pip": os.path.exists(sys.prefix + "/bin/pip")}))
+"""
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +124,16 @@ def test_image_releases_serves_read_only_and_stops_cleanly(
         stopped_in = time.monotonic() - started
         assert inspect(name, "{{.State.ExitCode}}") == "0"
         assert stopped_in < GRACEFUL_TIMEOUT, f"docker stop took {stopped_in:.1f}s"
+
+
+def test_image_is_lean_and_compiled(images) -> None:
+    """No debug information in compiled extensions, no pip in the virtualenv, the app compiled."""
+    version, database = COMBINATIONS[-1]
+    image, _ = images(version, database)
+    found = docker(
+        "run", "--rm", "--network", "host", "--read-only", image, "python", "-c", LEAN_CHECK, "shop"
+    )
+    assert json.loads(found.stdout) == {"debug": [], "compiled": True, "pip": False}
 
 
 def test_image_builds_with_buildkit(base_images: list[str], render: Render, tmp_path: Path) -> None:

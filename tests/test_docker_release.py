@@ -4,59 +4,23 @@ another process, without failing a request."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import secrets
-import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from containers import DOCKER, build, build_variant, docker, require_docker
+from containers import DOCKER, build, build_variant, docker, load, push, serving
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
 
 PYTHON = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["python_version"]["default"]
 RELEASE_TARGET_SECONDS = 15  # bench/ reports the figure; here only a gross regression fails
-
-# Requests /healthz from 4 threads, a new connection each, until SIGTERM; prints the counts.
-LOAD = """
-import http.client, json, signal, sys, threading, time
-port, stop, lock = int(sys.argv[1]), threading.Event(), threading.Lock()
-counts = {"ok": 0, "failed": 0, "errors": []}
-def hit():
-    while not stop.is_set():
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", "/healthz")
-            status = conn.getresponse().status
-            conn.close()
-            outcome = "ok" if status == 200 else f"status {status}"
-        except OSError as exc:
-            outcome = repr(exc)
-        with lock:
-            if outcome == "ok":
-                counts["ok"] += 1
-            else:
-                counts["failed"] += 1
-                counts["errors"] = (counts["errors"] + [f"{time.time():.2f} {outcome}"])[-10:]
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-threads = [threading.Thread(target=hit) for _ in range(4)]
-[t.start() for t in threads]
-print("started", flush=True)
-stop.wait()
-[t.join() for t in threads]
-print(json.dumps(counts), flush=True)
-"""
 
 FAILING_REVISION = '''"""A migration that fails, as a broken release's would."""
 
@@ -71,71 +35,6 @@ def upgrade():
 def downgrade():
     pass
 '''
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry on 127.0.0.1 (the engine pushes to 127.0.0.0/8 without TLS)."""
-    require_docker()
-    if not shutil.which("docker-registry"):
-        skip_unless_required("no docker-registry (apt-get install docker-registry)")
-    root = tmp_path_factory.mktemp("registry")
-    address = f"127.0.0.1:{free_port()}"
-    config = root / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "version": 0.1,
-                "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
-                "http": {"addr": address},
-            }
-        )
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                if http_get(f"http://{address}/v2/")[0] == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("docker-registry did not answer")
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def push(image: str, repository: str) -> str:
-    """Push `image` as `repository`; return `repository@sha256:...` as CI hands it to the deploy."""
-    docker("tag", image, repository)
-    pushed = docker("push", repository)
-    digest = next(word for word in pushed.stdout.split() if word.startswith("sha256:"))
-    docker("rmi", repository)
-    return f"{repository.rsplit(':', 1)[0]}@{digest}"
-
-
-@contextlib.contextmanager
-def load(port: int) -> Iterator[dict]:
-    """Another process calling /healthz throughout; the dict gets its counts at the end."""
-    counts: dict = {}
-    process = subprocess.Popen([sys.executable, "-c", LOAD, str(port)], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "started"
-    try:
-        yield counts
-    finally:
-        process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=60)
-        counts.update(json.loads(out))
-
-
-def serving(app: str) -> list[str]:
-    """The image references (name@digest) the running web containers of `app` were started from."""
-    ids = docker("ps", "--quiet", "--filter", f"label=app={app}", "--filter", "label=role=web").stdout.split()
-    return [docker("inspect", "--format", "{{.Config.Image}}", id_).stdout.strip() for id_ in ids]
 
 
 def test_three_releases_and_a_rollback_fail_no_request(
