@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -527,6 +528,15 @@ def serving(app: str) -> list[str]:
     """The image references (name@digest) the running web containers of `app` were started from."""
     ids = docker("ps", "--quiet", "--filter", f"label=app={app}", "--filter", "label=role=web").stdout.split()
     return [docker("inspect", "--format", "{{.Config.Image}}", id_).stdout.strip() for id_ in ids]
+
+
+def server_app_dir(path: Path, database_url: str, port: int) -> Path:
+    """A docker-ssh server's APP_DIR at `path`: its .env with a new SECRET_KEY, the database and
+    the port the app serves on."""
+    path.mkdir()
+    settings = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": database_url, "PORT": port}
+    (path / ".env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    return path
 
 
 @contextlib.contextmanager

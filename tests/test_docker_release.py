@@ -5,7 +5,6 @@ another process, without failing a request."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import time
 import uuid
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from containers import DOCKER, build, build_variant, docker, load, push, serving
+from containers import DOCKER, build, build_variant, docker, load, push, server_app_dir, serving
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -87,14 +86,7 @@ def test_three_releases_and_a_rollback_fail_no_request(
         bad_migration, unhealthy = pushed["badmigration"], pushed["unhealthy"]
 
         port = free_port()
-        app_dir = tmp_path / "srv"
-        app_dir.mkdir()
-        settings = {
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": fresh_database(local, "postgresql"),
-            "PORT": str(port),
-        }
-        (app_dir / ".env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        app_dir = server_app_dir(tmp_path / "srv", fresh_database(local, "postgresql"), port)
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir()
         (bin_dir / "docker").symlink_to(DOCKER)  # the engine's own client

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from containers import build, build_variant, docker, push, serving, wait_for
+from containers import build, build_variant, docker, push, server_app_dir, serving, wait_for
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -102,14 +102,7 @@ def test_ssh_deploy_releases_through_a_real_sshd(
             build_variant(f"FROM {local}\nLABEL release={n}\n", f"{local}-r{n}")
             pushed.append(push(f"{local}-r{n}", f"{registry}/{slug}:r{n}"))
         port = free_port()
-        app_dir = tmp_path / "srv"
-        app_dir.mkdir()
-        settings = {
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": fresh_database(local, "postgresql"),
-            "PORT": str(port),
-        }
-        (app_dir / ".env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        app_dir = server_app_dir(tmp_path / "srv", fresh_database(local, "postgresql"), port)
         env = {
             **os.environ,
             "PATH": f"{ssh_on_port(tmp_path, sshd.port)}{os.pathsep}{os.environ['PATH']}",
