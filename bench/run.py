@@ -11,6 +11,8 @@ to compare against, not assertions.
 
 Needs pyperf and uv (`pip install -e '.[bench]'`), git, PyPI or a warm uv cache for the
 installs, and wrk for the HTTP load (`apt-get install -y wrk`; without it, Python threads).
+The container figures (bench/container.py) also need the test extra, a Docker engine,
+docker-registry and PostgreSQL on 127.0.0.1 (`--only container` runs them alone).
 Servers listen on 127.0.0.1 only and are stopped before the script ends; every loop is bounded
 in count and in time.
 """
@@ -46,7 +48,7 @@ from bench.report import Section  # noqa: E402
 from bench.workspace import BenchError, Workspace  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
-SECTIONS = ("new", "startup", "update", "check", "project", "server")
+SECTIONS = ("new", "startup", "update", "check", "project", "server", "container")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -124,6 +126,14 @@ def method(plan: timing.Plan) -> str:
     )
 
 
+def measure_container(ws: Workspace, plan: timing.Plan) -> Section:
+    try:
+        from bench import container  # imports tests/containers.py, hence pytest
+    except ImportError as exc:
+        raise BenchError(f"the container figures need the test extra (.[test]): {exc}") from None
+    return container.measure(ws, plan)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = timing.QUICK if args.quick else timing.FULL
@@ -181,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             attempt("project", lambda: project.measure(ws, plan))
             attempt("server", lambda: server.measure_server(ws, plan, load))
-        # A future family (the container image, say) is one more `attempt` here, with its module.
+        # The image on a real Docker engine (needs the test extra, the engine and PostgreSQL).
+        attempt("container", lambda: measure_container(ws, plan))
         elapsed = time.monotonic() - start
         others = max(0.0, (cpu_busy() - busy_before) - (own_cpu() - own_before))
         share = others / (elapsed * (os.cpu_count() or 1))

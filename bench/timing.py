@@ -39,6 +39,7 @@ def run_rounds(
     plan: Plan,
     *,
     values: int | None = None,
+    warmups: int = 1,
     loops: int = 1,
     python: str = sys.executable,
     cwd: Path = REPO_ROOT,
@@ -50,7 +51,7 @@ def run_rounds(
     output = ws.results / f"{part}.json"
     for index in range(plan.rounds):
         args = [python, "-m", f"bench.{module}", "--part", part, "--state", ws.state_file]
-        args += ["--quiet", "--processes", "1", "--warmups", "1", "--loops", str(loops)]
+        args += ["--quiet", "--processes", "1", "--warmups", str(warmups), "--loops", str(loops)]
         args += ["--values", str(values or plan.values), "--append", output]
         if inherit:
             args.append(f"--inherit-environ={','.join(inherit)}")

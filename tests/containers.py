@@ -478,6 +478,7 @@ def local_registry(root: Path) -> Iterator[str]:
     """Debian's docker-registry serving from `root` on 127.0.0.1; yields its address. The engine
     pushes to 127.0.0.0/8 registries without TLS settings."""
     address = f"127.0.0.1:{free_port()}"
+    root.mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
     config.write_text(
         json.dumps(  # YAML is a superset of JSON
