@@ -378,7 +378,8 @@ def _context_built_once(main: Any) -> Iterator[None]:
     """Copier builds its whole Jinja context (the answers, the answers it records, its
     settings) anew for each of the few hundred paths and strings of a render, a third of the
     render's time. In the render phase the answers are final: build it once per render, and
-    give each caller a copy (of `_copier_conf` too, which Copier edits in place)."""
+    give each caller a copy (of `_copier_conf` too, which Copier edits in place). Strings
+    without Jinja are not rendered at all."""
     from copier._types import LazyDict, Phase
 
     original = main.Worker._render_context
@@ -393,11 +394,39 @@ def _context_built_once(main: Any) -> Iterator[None]:
         conf._pending, conf._done = dict(built["_copier_conf"]._pending), dict(built["_copier_conf"]._done)
         return {**built, "_copier_conf": conf}
 
+    original_render_string = main.Worker._render_string
+
+    def render_string(self: Any, string: str, extra_context: Any = None) -> str:
+        # Most strings are path parts without Jinja ("tests", "conftest.py"): Jinja would give
+        # them back unchanged, after running the extensions' preprocess hooks (see _compiled_once).
+        env = self.jinja_env
+        if _is_literal(env, string) and env.preprocess(string) == string:
+            return string
+        return original_render_string(self, string, extra_context)  # type: ignore[no-any-return]
+
     main.Worker._render_context = render_context
+    main.Worker._render_string = render_string
     try:
         yield
     finally:
         main.Worker._render_context = original
+        main.Worker._render_string = original_render_string
+
+
+def _is_literal(env: Any, text: str) -> bool:
+    """Whether Jinja renders `text` as itself: one line, no delimiter, no line statements,
+    no extension that rewrites the token stream."""
+    from jinja2.ext import Extension
+
+    starts = (env.block_start_string, env.variable_start_string, env.comment_start_string)
+    return (
+        "\n" not in text
+        and "\r" not in text
+        and not any(start in text for start in starts)
+        and env.line_statement_prefix is None
+        and env.line_comment_prefix is None
+        and all(type(ext).filter_stream is Extension.filter_stream for ext in env.extensions.values())
+    )
 
 
 _COMPILED: dict[tuple[Any, ...], Any] = {}

@@ -10,7 +10,9 @@ import json
 import shutil
 from pathlib import Path
 
+import copier
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from flaskgen import pristine
@@ -168,6 +170,11 @@ def test_renders_in_one_process_match_renders_made_alone(
     assert [sorted(name for name in m if name.endswith(".txt") and len(name) == 5) for m in alone] == [
         ["a.txt", "b.txt"], ["c.txt"], [], ["d.txt", "e.txt"]
     ]  # fmt: skip
+    for number, (flavour, sizes) in enumerate(answers):  # what Copier renders, left alone
+        plain = tmp_path / "plain" / f"p{number}"
+        data = {"flavour": flavour, "sizes": yaml.safe_load(sizes)}
+        copier.run_copy(str(template), plain, data=data, vcs_ref="v1.0.0", defaults=True, quiet=True)
+        assert pristine._manifest(plain) == alone[number]
 
     monkeypatch.setattr(pristine, "_usable_cores", lambda: cores)
     result = runner.invoke(app, ["check", str(fleet)])
