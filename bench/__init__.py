@@ -5,7 +5,8 @@ runner calls and, when it times commands or calls, a pyperf script (`python -m b
 
 - generator: `flaskgen new` against `copier copy`, and start-up;
 - update: `flaskgen update` against `copier update`, and `flaskgen check`;
-- project: the generated project's test suite, and `flaskgen new` to green tests with uv;
+- drift: `flaskgen check` over a tree of 40 projects, with an empty and a warm render cache;
+- project: the generated project's test suite, and an empty folder to green tests with uv;
 - server: the generated app under Gunicorn against a bare Flask app (load.py, inprocess.py).
 
 The rest is shared: workspace (the venv and projects under /tmp), timing (pyperf rounds),

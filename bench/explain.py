@@ -111,4 +111,26 @@ def explain(key: str, section: Section) -> str:
             f"{f['failed']:.0f} requests failed during the releases. Check that the host has "
             "net.ipv4.tcp_migrate_req=1 (the deploy script warns) and the errors in the notes."
         )
+    if key == "drift":
+        return (
+            f"40 cold renders took {f['cold']:.3f} s of wall time and {f['cold_cpu']:.3f} s of CPU "
+            "(the command and its render processes). On a machine with two free cores the wall "
+            "time is about half the CPU time plus a second of start-up; when other processes "
+            "hold the CPUs it stretches with their load, which the CPU figure does not. Per render, "
+            "most of the time is Copier's own work: rendering each path and file through Jinja, "
+            "writing the files (to /dev/shm) and asking the questions; flaskgen already shares "
+            "the parsed template, Jinja's compiled code and the context between renders of one "
+            "version. What would cut more: fewer renders (projects of a team that share answers "
+            "share a render), or rendering to memory instead of files, which needs Copier's "
+            "support."
+        )
+    if key == "sync":
+        return (
+            f"`uv sync` took {f['sync']:.3f} s (warm cache) against {f['pip_install']:.3f} s for "
+            "`uv venv` + `uv pip install -r` in the same run. It creates the venv, resolves "
+            "nothing (the lock is read as is) and links the cached wheels: on a busy machine most "
+            "of its time is waiting for a CPU. `UV_LINK_MODE=hardlink` (uv's default where cache and "
+            "project share a file system) is the fast path; a cache on another file system makes "
+            "uv copy every file."
+        )
     return ""

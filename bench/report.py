@@ -187,3 +187,48 @@ def table(rows: list[Row]) -> list[str]:
         met = "" if row.met is None else ("yes" if row.met else "**no**")
         out.append(f"| {row.label} | {row.median} | {row.best} | {row.spread} | {row.target} | {met} |")
     return out
+
+
+def merge(existing: str, fresh: str, titles: list[str], refreshed: str) -> str:
+    """`existing` RESULTS.md with the sections titled `titles` taken from `fresh` (a render of
+    a run of only those sections); its other sections, and their missed targets, are kept.
+    `refreshed` is a paragraph saying which run refreshed what, added below the first one."""
+    old, new = _blocks(existing), dict(_blocks(fresh)[1:])
+    headings = [f"## {title}" for title in titles]
+    replaced = {label for heading, text in old if heading in headings for label in _labels(text)}
+    kept_misses = [
+        line for line in dict(old).get("## Targets missed", "").splitlines()
+        if line.startswith("- **") and line[4:].split("**")[0] not in replaced
+    ]  # fmt: skip
+    fresh_misses = [line for line in new.get("## Targets missed", "").splitlines() if line.startswith("- **")]
+    out: list[tuple[str, str]] = []
+    for heading, text in old:
+        if heading == "## Targets missed":
+            out += [(h, new[h]) for h in headings if h in new and h not in dict(old)]
+            misses = kept_misses + fresh_misses or ["None: every measured figure met its target."]
+            text = "\n" + "\n".join(misses) + "\n\n"
+        elif heading in headings and heading in new:
+            text = new[heading]
+        elif heading == "":
+            first, _, rest = text.partition("\n\n")
+            text = f"{first}\n\n{refreshed}\n\n{rest}"
+        out.append((heading, text))
+    return "".join(f"{heading}\n{text}" if heading else text for heading, text in out)
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """(heading, text below it) for each `## ` heading; the first has heading "" (the preamble)."""
+    blocks: list[tuple[str, str]] = [("", "")]
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            blocks.append((line.rstrip("\n"), ""))
+        else:
+            heading, body = blocks[-1]
+            blocks[-1] = (heading, body + line)
+    return blocks
+
+
+def _labels(text: str) -> list[str]:
+    """The measurement labels of a section's table."""
+    labels = [line[2:].split(" | ")[0] for line in text.splitlines() if line.startswith("| ")]
+    return [label for label in labels if label != "measurement"]

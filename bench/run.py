@@ -2,6 +2,7 @@
 
     python bench/run.py            # about 8 minutes on a quiet machine; writes bench/RESULTS.md
     python bench/run.py --quick    # fewer pyperf processes and values, about 4 minutes
+    python bench/run.py --only drift --merge   # refresh one family's sections of RESULTS.md
 
 flaskgen is installed from this checkout (or --source) into a new venv under /tmp, not
 editable and with bytecode compiled, as a user's `pip install` leaves it. pyperf times every
@@ -41,14 +42,14 @@ try:
 except ImportError:
     raise SystemExit("bench/run.py needs pyperf: pip install -e '.[bench]'") from None
 
-from bench import generator, project, report, server, timing, update, workspace  # noqa: E402
+from bench import drift, generator, project, report, server, timing, update, workspace  # noqa: E402
 from bench.explain import explain  # noqa: E402
 from bench.load import LoadGenerator  # noqa: E402
 from bench.report import Section  # noqa: E402
 from bench.workspace import BenchError, Workspace  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
-SECTIONS = ("new", "startup", "update", "check", "project", "server", "container")
+SECTIONS = ("new", "startup", "update", "check", "drift", "project", "server", "container")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -74,6 +75,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections of the load")
     parser.add_argument("--output", type=Path, help=f"where to write the results (default {RESULTS})")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: replace only those sections in the results file, keeping the others",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory under /tmp")
     return parser.parse_args(argv)
 
@@ -138,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = timing.QUICK if args.quick else timing.FULL
     only = set(args.only or SECTIONS)
-    output = args.output or (RESULTS if not args.only else None)
+    output = args.output or (RESULTS if not args.only or args.merge else None)
     load = LoadGenerator(args.load, args.connections)
     started = datetime.datetime.now(datetime.UTC)
     start = time.monotonic()
@@ -186,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             attempt("update", lambda: update.measure_update(ws, plan))
             attempt("check", lambda: update.measure_check(ws, plan))
+        if "drift" in only and prepare("drift", drift.make_fleet):
+            attempt("drift", lambda: drift.measure_drift(ws, plan))
         if only & {"project", "server"} and prepare(
             "project and server", lambda ws: workspace.make_app(ws, pyperf.__version__)
         ):
@@ -218,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nDone in {elapsed:.0f} s; {noise}.")
     if output is not None:
         command = "python bench/run.py" + (" --quick" if args.quick else "")
+        if args.merge and args.only:
+            command += "".join(f" --only {key}" for key in args.only) + " --merge"
         text = report.render(
             sections,
             failures,
@@ -228,6 +238,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             method=method(plan),
             explain=explain,
         )
+        if args.merge and args.only and output.is_file():
+            titles = [section.title for section in sections]
+            refreshed = (
+                f"Refreshed by `{command}` on {started:%Y-%m-%d %H:%M} UTC ({elapsed / 60:.1f} "
+                f"minutes, {plan.name} plan, flaskgen {info['flaskgen']}, the machine as above): "
+                + "; ".join(f"*{title}*" for title in titles)
+                + f". Noise during that run: {noise}."
+            )
+            text = report.merge(output.read_text(encoding="utf-8"), text, titles, refreshed)
         output.write_text(text, encoding="utf-8")
         print(f"Wrote {output}")
     return 1 if failures else 0

@@ -97,6 +97,7 @@ class Workspace:
         env: dict[str, str] | None = None,
         ok: Sequence[int] = (0,),
         timeout: float = 300,
+        input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         command = [str(arg) for arg in args]
         try:
@@ -107,7 +108,8 @@ class Workspace:
                 capture_output=True,
                 text=True,
                 timeout=timeout,
-                stdin=subprocess.DEVNULL,
+                input=input,
+                stdin=subprocess.DEVNULL if input is None else None,
                 check=False,
             )
         except subprocess.TimeoutExpired:

@@ -5,18 +5,27 @@ A render is kept as a manifest (each file's size and SHA-256) under
 ~/.cache/flaskgen/pristine/ (`$XDG_CACHE_HOME` if set), keyed by template, version, answers
 and Copier's version: projects of the same version and answers share one render, and a
 second `flaskgen check` renders nothing (nor imports Copier).
+
+The renders a cache lacks run in worker processes, one per usable core, forked once Copier is
+imported and each version unpacked and parsed. Within a process, renders of one version share
+what does not depend on the answers: Copier's parsed template, Jinja's compiled code, and
+(per render) Copier's context; each is checked to give the manifest a render made alone gives.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
 import os
+import re
 import subprocess
+import sys
 import tarfile
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,12 +49,17 @@ class Version:
     trusted: bool  # flaskgen's own template may run its own code; others may not
 
     def key(self, answers: dict[str, Any]) -> str:
-        from importlib.metadata import version
-
         blob = json.dumps(
-            [FORMAT, version("copier"), self.src, self.ref, answers], sort_keys=True, default=str
+            [FORMAT, _copier_version(), self.src, self.ref, answers], sort_keys=True, default=str
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+@functools.cache
+def _copier_version() -> str:
+    from importlib.metadata import version
+
+    return version("copier")
 
 
 def cache_dir() -> Path:
@@ -125,21 +139,35 @@ def _render_all(missing: dict[str, tuple[Version, dict[str, Any]]]) -> dict[str,
 
     results: dict[str, Manifest | str] = {}
     with contextlib.ExitStack() as stack:
-        histories: dict[str, Path | None] = {}
-        sources: dict[tuple[str, str], Path | str] = {}
-        jobs = []
-        for key, (version, answers) in missing.items():
-            if version.src not in histories:
-                histories[version.src] = _history(version.src, stack, bundle)
-            source_key = (version.src, version.ref)
-            if source_key not in sources:
-                sources[source_key] = _unpacked(histories[version.src], version, stack)
-            jobs.append((key, sources[source_key], version, answers))
-        workers = min(len(jobs), os.cpu_count() or 1)
+        stack.callback(_SHARED.clear)  # its folders are deleted with the stack
+        # Copier's import (a third of a second) runs while git unpacks the versions.
+        importing = threading.Thread(target=_import_copier, daemon=True)
+        importing.start()
+        try:
+            histories: dict[str, Path | None] = {}
+            sources: dict[tuple[str, str], Path | str] = {}
+            jobs = []
+            for key, (version, answers) in missing.items():
+                if version.src not in histories:
+                    histories[version.src] = _history(version.src, stack, bundle)
+                source_key = (version.src, version.ref)
+                if source_key not in sources:
+                    sources[source_key] = _unpacked(histories[version.src], version, stack)
+                jobs.append((key, sources[source_key], version, answers))
+        finally:
+            importing.join()
+        workers = min(len(jobs), _usable_cores())
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            context = _fork_context()
+            if context is not None:  # the workers inherit Copier and each version's parsed template
+                from copier import _main
+
+                for source in dict.fromkeys(job[1] for job in jobs):
+                    if isinstance(source, Path):
+                        _share(_main, source)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 rendered = list(pool.map(_render_job, jobs))
         else:
             rendered = [_render_job(job) for job in jobs]
@@ -148,6 +176,27 @@ def _render_all(missing: dict[str, tuple[Version, dict[str, Any]]]) -> dict[str,
             _write_cached(key, result)
         results[key] = result
     return results
+
+
+def _import_copier() -> None:
+    with contextlib.suppress(Exception):  # a broken install is reported by the render itself
+        import copier  # noqa: F401
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _fork_context() -> Any:
+    """Linux's fork, which Python 3.14 no longer makes the default: a forked worker starts with
+    what this process has imported and parsed, where a spawned one would import it all again.
+    (Other systems keep their default: fork is unsafe on macOS.)"""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
 def _render_job(job: tuple[str, Path | str, Version, dict[str, Any]]) -> Manifest | str:
@@ -194,9 +243,11 @@ def _render(source: Path | str, version: Version, answers: dict[str, Any]) -> Ma
     from copier import _main
 
     with (
-        tempfile.TemporaryDirectory(prefix="flaskgen-pristine-") as tmp,
+        tempfile.TemporaryDirectory(prefix="flaskgen-pristine-", dir=_scratch_dir()) as tmp,
         _without_git_index_sync(_main),
         _compiled_once(),
+        _context_built_once(_main),
+        _template_shared(_main, source) as fixed,
     ):
         dst = Path(tmp, "project")
         with warnings.catch_warnings():
@@ -205,7 +256,7 @@ def _render(source: Path | str, version: Version, answers: dict[str, Any]) -> Ma
                 copier.run_copy(
                     str(source),
                     dst,
-                    data={**_fixed_values(source), **answers},
+                    data={**fixed, **answers},
                     vcs_ref=None if isinstance(source, Path) else version.ref,
                     defaults=True,
                     unsafe=version.trusted,
@@ -221,20 +272,65 @@ def _render(source: Path | str, version: Version, answers: dict[str, Any]) -> Ma
         return _manifest(dst)
 
 
-def _fixed_values(source: Path | str) -> dict[str, Any]:
+def _scratch_dir() -> str | None:
+    """Where renders are written and deleted: memory (/dev/shm) where there is one, since
+    they only live until they are hashed; else the system's temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+# A template folder's Copier Template (its parsed copier.yml, and what git said of the folder)
+# and its plain computed values, for the renders of one _render_all in this process.
+_SHARED: dict[Path, tuple[Any, dict[str, Any]]] = {}
+
+
+def _share(main: Any, source: Path) -> tuple[Any, dict[str, Any]]:
+    """The template folder's Copier Template, with what renders read of it (copier.yml, what
+    git says of the folder), and its plain computed values; made once per process."""
+    if source not in _SHARED:
+        template = main.Template(url=str(source), ref=None, use_prereleases=False)
+        template.local_abspath, template.config_data  # noqa: B018 (read now, once)
+        _SHARED[source] = (template, _fixed_values(source, template))
+    return _SHARED[source]
+
+
+@contextlib.contextmanager
+def _template_shared(main: Any, source: Path | str) -> Iterator[dict[str, Any]]:
+    """Copier parses copier.yml (with PyYAML's pure-Python loader) and runs git twice to probe
+    the template folder on every render: renders of one unpacked version share that work, as
+    nothing of it depends on the answers. Yields the template's plain computed values."""
+    if not isinstance(source, Path):
+        yield {}
+        return
+    template, fixed = _share(main, source)
+    original = main.Worker.__dict__["template"]
+
+    def shared(self: Any) -> Any:
+        # What Worker.template builds for run_copy(str(source), vcs_ref=None).
+        if self.src_path == str(source) and self.vcs_ref is None and not self.use_prereleases:
+            return template
+        return original.func(self)
+
+    patched = functools.cached_property(shared)
+    patched.__set_name__(main.Worker, "template")
+    main.Worker.template = patched
+    try:
+        yield fixed
+    finally:
+        main.Worker.template = original
+
+
+def _fixed_values(source: Path, template: Any) -> dict[str, Any]:
     """The template's computed values that are plain data (no Jinja), given as answers: the
     same values, but Copier then does not render each item of a long list as a template."""
-    from .questions import parse
-
-    if not isinstance(source, Path):
-        return {}
+    from .questions import from_config
     from .template import config_path
 
     try:
-        questionnaire = parse(config_path(source).read_text(encoding="utf-8"))
-    except (FlaskgenError, OSError):
-        return {}
-    if questionnaire is None:
+        if re.search(r"!include\b", config_path(source).read_text(encoding="utf-8")):
+            return {}  # questions from other files: left to Copier
+        questionnaire = from_config(template._raw_config)  # Copier's own parse of copier.yml
+    except Exception:  # Copier says what is wrong with the template, when it renders
         return {}
     return {
         q.name: q.default
@@ -277,6 +373,62 @@ def _without_git_index_sync(main: Any) -> Iterator[None]:
         main.is_git_available = original
 
 
+@contextlib.contextmanager
+def _context_built_once(main: Any) -> Iterator[None]:
+    """Copier builds its whole Jinja context (the answers, the answers it records, its
+    settings) anew for each of the few hundred paths and strings of a render, a third of the
+    render's time. In the render phase the answers are final: build it once per render, and
+    give each caller a copy (of `_copier_conf` too, which Copier edits in place). Strings
+    without Jinja are not rendered at all."""
+    from copier._types import LazyDict, Phase
+
+    original = main.Worker._render_context
+
+    def render_context(self: Any) -> Any:
+        if Phase.current() is not Phase.RENDER:
+            return original(self)
+        built = self.__dict__.get("_flaskgen_render_context")
+        if built is None:
+            built = self.__dict__["_flaskgen_render_context"] = original(self)
+        conf = LazyDict[str, Any]()
+        conf._pending, conf._done = dict(built["_copier_conf"]._pending), dict(built["_copier_conf"]._done)
+        return {**built, "_copier_conf": conf}
+
+    original_render_string = main.Worker._render_string
+
+    def render_string(self: Any, string: str, extra_context: Any = None) -> str:
+        # Most strings are path parts without Jinja ("tests", "conftest.py"): Jinja would give
+        # them back unchanged, after running the extensions' preprocess hooks (see _compiled_once).
+        env = self.jinja_env
+        if _is_literal(env, string) and env.preprocess(string) == string:
+            return string
+        return original_render_string(self, string, extra_context)  # type: ignore[no-any-return]
+
+    main.Worker._render_context = render_context
+    main.Worker._render_string = render_string
+    try:
+        yield
+    finally:
+        main.Worker._render_context = original
+        main.Worker._render_string = original_render_string
+
+
+def _is_literal(env: Any, text: str) -> bool:
+    """Whether Jinja renders `text` as itself: one line, no delimiter, no line statements,
+    no extension that rewrites the token stream."""
+    from jinja2.ext import Extension
+
+    starts = (env.block_start_string, env.variable_start_string, env.comment_start_string)
+    return (
+        "\n" not in text
+        and "\r" not in text
+        and not any(start in text for start in starts)
+        and env.line_statement_prefix is None
+        and env.line_comment_prefix is None
+        and all(type(ext).filter_stream is Extension.filter_stream for ext in env.extensions.values())
+    )
+
+
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 
@@ -284,7 +436,9 @@ _COMPILED: dict[tuple[Any, ...], Any] = {}
 def _compiled_once() -> Iterator[None]:
     """Jinja compiles each template string (file, path, default) of every render anew; renders
     of one version with other answers compile the same strings, so reuse the code. The code
-    depends only on the source and the environment's syntax options, which are in the key."""
+    depends only on the source and the environment's syntax options, which are in the key.
+    The extensions' preprocess hooks still run for each compile: Copier's `yield` tag resets
+    its state in one."""
     from jinja2 import Environment
 
     original = Environment.compile
@@ -296,6 +450,8 @@ def _compiled_once() -> Iterator[None]:
         key = (type(self), _syntax(self), source, name, filename, defer_init)
         if key not in _COMPILED:
             _COMPILED[key] = original(self, source, name, filename, raw, defer_init)
+        else:
+            self.preprocess(source, name, filename)
         return _COMPILED[key]
 
     Environment.compile = compile  # type: ignore[method-assign]

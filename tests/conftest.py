@@ -105,6 +105,7 @@ def isolated_home(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("UV_CACHE_DIR", uv_cache)
     monkeypatch.delenv("FLASKGEN_TEMPLATE_REPO", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)  # pristine renders are cached in HOME too
     return home
 
 

@@ -72,3 +72,34 @@ def test_results_md_is_written_from_pyperf_json(tmp_path: Path) -> None:
     assert text.count("The best run") == 1
     assert text.count(miss) == 1
     assert "every measured figure met its target" not in text
+
+
+def test_merge_replaces_only_the_sections_run(tmp_path: Path) -> None:
+    """`bench/run.py --only KEY --merge`: the sections of that run replace their namesakes,
+    with their missed targets; every other section, miss and hand-written part stays."""
+    existing = "\n".join([
+        "# flaskgen benchmarks", "", "Written by a full run.", "", "Method.", "",
+        "## Start-up", "", "| measurement | median |", "| --- | ---: |", "| `flaskgen --help` | 0.4 s |", "",
+        "## Drift", "", "| measurement | median |", "| --- | ---: |", "| cold | 10 s |", "", "- old note", "",
+        "## Targets missed", "",
+        "- **`flaskgen --help`** (0.4 s, target ≤ 0.20 s): imports.",
+        "- **cold** (10 s, target ≤ 5 s): renders.", "",
+        "## Figures measured outside `bench/run.py`", "", "| by hand | 1 |", "",
+    ])  # fmt: skip
+    results = report.Results.load([write_suite(tmp_path / "d.json", {"cold": [[6.0, 7.0]], "new": [[1.0]]})])
+    drift = report.Section("drift", "Drift", [report.timed_row(results, "cold", "cold", "≤ 5.00 s", 5.0)])
+    added = report.Section("new", "Added", [report.timed_row(results, "new", "new one")])
+    fresh = report.render(
+        [drift, added], {}, {}, command="c", started=datetime.datetime.now(datetime.UTC), elapsed=60,
+        method="m", explain=lambda key, section: "still slow.",
+    )  # fmt: skip
+
+    merged = report.merge(existing, fresh, ["Drift", "Added"], "Refreshed: Drift, Added.")
+
+    assert merged.startswith("# flaskgen benchmarks\n\nRefreshed: Drift, Added.\n\nWritten by a full run.")
+    assert "| `flaskgen --help` | 0.4 s |" in merged and "| by hand | 1 |" in merged
+    assert "| cold | 6.500 s | 6.000 s |" in merged and "| cold | 10 s |" not in merged
+    assert "old note" not in merged and "| new one | 1.000 s |" in merged
+    misses = merged.split("## Targets missed")[1].split("## Figures")[0]
+    assert "imports." in misses and "renders." not in misses and "- **cold** (6.500 s" in misses
+    assert merged.index("## Added") < merged.index("## Targets missed") < merged.index("## Figures measured")

@@ -10,7 +10,9 @@ import json
 import shutil
 from pathlib import Path
 
+import copier
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from flaskgen import pristine
@@ -133,3 +135,48 @@ def test_a_render_that_fails_leaves_the_status_alone(runner: CliRunner, tmp_path
     (warning,) = result.stderr.splitlines()
     assert warning.startswith(f"flaskgen: warning: {project}: cannot render template version ")
     assert "runs its own code" in warning
+
+
+YIELDING = {
+    **TINY_V1,
+    "copier.yml": TINY_V1["copier.yml"] + "sizes:\n  type: yaml\n  default: [small, large]\n",
+    "template/{% yield size from sizes %}{{ size }}{% endyield %}.txt.jinja": "{{ size }} {{ flavour }}\n",
+}
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_renders_in_one_process_match_renders_made_alone(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """Renders of one version share Copier's parsed template, compiled Jinja and context in
+    a process: each must still equal the render made alone, `yield` paths included (once, a
+    reused compile skipped the reset of the yield tag's state, and such renders failed)."""
+    template = make_template(tmp_path / "yielding", ("v1.0.0", YIELDING))
+    fleet = tmp_path / "fleet"
+    answers = [("vanilla", "[a, b]"), ("chocolate", "[c]"), ("vanilla", "[]"), ("chocolate", "[d, e]")]
+    for number, (flavour, sizes) in enumerate(answers):
+        new_project(runner, fleet / f"p{number}", "--template", str(template), "--trust",
+                    "-d", f"flavour={flavour}", "-d", f"sizes={sizes}")  # fmt: skip
+
+    def manifests() -> list[dict]:
+        return sorted((json.loads(path.read_text()) for path in pristine.cache_dir().glob("*.json")), key=str)
+
+    alone = []
+    for project in sorted(fleet.iterdir()):  # one render per check
+        result = runner.invoke(app, ["check", str(project)])
+        assert result.exit_code == 0 and result.stderr == "", result.output
+        alone += manifests()
+        shutil.rmtree(pristine.cache_dir())
+    assert [sorted(name for name in m if name.endswith(".txt") and len(name) == 5) for m in alone] == [
+        ["a.txt", "b.txt"], ["c.txt"], [], ["d.txt", "e.txt"]
+    ]  # fmt: skip
+    for number, (flavour, sizes) in enumerate(answers):  # what Copier renders, left alone
+        plain = tmp_path / "plain" / f"p{number}"
+        data = {"flavour": flavour, "sizes": yaml.safe_load(sizes)}
+        copier.run_copy(str(template), plain, data=data, vcs_ref="v1.0.0", defaults=True, quiet=True)
+        assert pristine._manifest(plain) == alone[number]
+
+    monkeypatch.setattr(pristine, "_usable_cores", lambda: cores)
+    result = runner.invoke(app, ["check", str(fleet)])
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert manifests() == sorted(alone, key=str)
