@@ -32,8 +32,14 @@ def _jinja() -> jinja2.Environment:
     return jinja2.Environment(**envops, autoescape=False, undefined=jinja2.StrictUndefined)
 
 
+@cache
+def _compiled(template: str) -> jinja2.Template:
+    return _jinja().from_string(template)
+
+
 def _render(template: str, answers: dict[str, Any]) -> str:
-    return _jinja().from_string(template).render(**answers).strip()
+    # Compiled once per expression: the pair checks render validators thousands of times.
+    return _compiled(template).render(**answers).strip()
 
 
 def choice_questions() -> dict[str, list[Any]]:

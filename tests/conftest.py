@@ -23,13 +23,55 @@ from histories import TINY_V1, TINY_V2, clone_with_working_tree, git, make_templ
 from support import (
     DEPLOY_TARGETS,
     REPO_ROOT,
+    MypyCache,
     ProjectVenv,
     Render,
-    create_venv,
-    lock_key,
+    VenvFor,
+    run_dir,
+    shared_venv,
     skip_unless_required,
     uv_command,
 )
+
+# --- running in parallel (pytest-xdist, `-n 3 --dist loadgroup` in pyproject.toml) ------------
+
+# A test without an xdist_group mark runs in the same worker as the rest of its module, so a
+# module-scoped fixture is made once per run, as without xdist. A module whose tests are long
+# and independent spreads them over the workers with a group per test or per parameter
+# (`pytest.mark.xdist_group("...")`, as tests/test_answer_matrix.py does).
+XDIST_GROUP = "xdist_group"
+# The groups the workers take first, longest first: the scheduler hands out groups in
+# collection order, and a long group taken last would leave the other workers idle.
+FIRST_MARKS = ("docker", "slow", "postgres", "mysql", "rabbitmq")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which names each test's group
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # the controller, or a run without xdist: nothing is distributed
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        marker = item.get_closest_marker(XDIST_GROUP)
+        if marker is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+            name = item.path.name
+        else:
+            name = str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+        groups.setdefault(name, []).append(item)
+
+    def cost(group: list[pytest.Item]) -> tuple[int, int]:
+        marks = {mark.name for item in group for mark in item.iter_markers()}
+        tier = next((i for i, mark in enumerate(FIRST_MARKS) if mark in marks), len(FIRST_MARKS))
+        return tier, -len(group)
+
+    # The same order in every worker (xdist checks that they collected the same tests).
+    items[:] = [item for group in sorted(groups.values(), key=cost) for item in group]
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run shares (venvs, caches made once per run)."""
+    return run_dir(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -52,17 +94,20 @@ def test_extras_first_on_path() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], ProjectVenv]:
-    """One venv per distinct lock, shared by the whole session."""
-    venvs: dict[str, ProjectVenv] = {}
+def venv_for(shared_tmp: Path) -> VenvFor:
+    """venv_for(project, python=sys.executable): one venv per distinct lock and Python, made once
+    for the whole run (its xdist workers included: see support.shared_venv)."""
 
-    def get(project: Path) -> ProjectVenv:
-        key = lock_key(project)
-        if key not in venvs:
-            venvs[key] = create_venv(project, tmp_path_factory.mktemp(f"venv-{key}"))
-        return venvs[key]
+    def get(project: Path, python: str = sys.executable) -> ProjectVenv:
+        return shared_venv(shared_tmp / "venvs", project, python)
 
     return get
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(shared_tmp: Path) -> MypyCache:
+    """mypy's cache for the answer matrix's combinations (see support.MypyCache)."""
+    return MypyCache(shared_tmp / "matrix-mypy-cache")
 
 
 @pytest.fixture(scope="session")
@@ -278,14 +323,17 @@ def deploy_projects(render: Render, tmp_path_factory: pytest.TempPathFactory) ->
     return rendered
 
 
+MATRIX_TEST = "test_combination_installs_lints_migrates_and_passes_its_tests["
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The answer matrix's combinations and their verdicts, at the end of the run."""
+    """The answer matrix's combinations and their verdicts, at the end of the run (under xdist,
+    the controller's: the workers' reports reach it, their node ids ending in `@group`)."""
     verdicts = {
-        report.nodeid.partition("[")[2].rstrip("]"): outcome
-        for outcome in ("passed", "failed", "skipped")
+        report.nodeid.partition(MATRIX_TEST)[2].rpartition("]")[0]: outcome
+        for outcome in ("passed", "failed", "skipped", "error")
         for report in terminalreporter.stats.get(outcome, [])
-        if getattr(report, "when", "call") in ("call", "setup")
-        and "test_combination_installs_lints_migrates_and_passes_its_tests[" in report.nodeid
+        if getattr(report, "when", "call") in ("call", "setup") and MATRIX_TEST in report.nodeid
     }
     if verdicts:
         terminalreporter.section(f"answer matrix: {len(verdicts)} combinations")

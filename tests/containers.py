@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port, http_get, require_server, skip_unless_required
+from support import free_port, http_get, machine_lock, require_server, skip_unless_required
 
 # Debian's own client where it is installed, so that the client matches the engine that the
 # tests claim to run on (another client earlier on PATH may expect BuildKit's buildx plugin).
@@ -271,6 +271,14 @@ def python_image(version: str) -> str:
     recipe = hashlib.sha256(f"{STANDIN_RECIPE}:{version}:{RUNTIME_PACKAGES}".encode()).hexdigest()[:12]
     if _current(image, recipe):
         return image
+    # One build per image on this machine: xdist's workers (and other runs) wait for it.
+    with machine_lock(f"standin-python-{version}"):
+        if not _current(image, recipe):
+            _build_python_image(version, image, recipe)
+    return image
+
+
+def _build_python_image(version: str, image: str, recipe: str) -> None:
     if version in DEBIAN_PYTHONS:
         packages = [f"python{version}", f"python{version}-venv", "ca-certificates", "netbase", "tzdata"]
         links = {"python": f"/usr/bin/python{version}", "python3": f"/usr/bin/python{version}"}
@@ -278,17 +286,17 @@ def python_image(version: str) -> str:
         if not _current(debian, recipe):
             _debootstrap(DEBIAN_PYTHONS[version], packages, debian, recipe, links)
         _add_pip(debian, version, image, recipe)
-        return image
+        return
     build = _pyenv_python(version)
     if build is None:
         skip_unless_required(f"no Python {version} to build a stand-in python:{version}-slim from (pyenv)")
     base = "flaskgen-standin/debian:bookworm"
     base_recipe = hashlib.sha256(f"{STANDIN_RECIPE}:{RUNTIME_PACKAGES}".encode()).hexdigest()[:12]
-    if not _current(base, base_recipe):
-        _debootstrap("bookworm", RUNTIME_PACKAGES, base, base_recipe, {})
+    with machine_lock("standin-debian-bookworm"):  # the base of every pyenv version's stand-in
+        if not _current(base, base_recipe):
+            _debootstrap("bookworm", RUNTIME_PACKAGES, base, base_recipe, {})
     context = _interpreter_context(build, version, base, recipe)
     docker("build", "--network", "host", "--quiet", "--tag", image, "-", input=context, DOCKER_BUILDKIT="0")
-    return image
 
 
 # --- building and running the generated image -----------------------------------------------

@@ -9,14 +9,17 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The python_version choices copier.yml offers, oldest first.
@@ -132,8 +135,9 @@ class ProjectVenv:
         return result
 
 
-# The session fixture `venv_for` (conftest.py): a project's venv, shared by projects of the same lock.
-VenvFor = Callable[[Path], ProjectVenv]
+# The session fixture `venv_for` (conftest.py): venv_for(project, python=sys.executable) is the venv
+# of the project's lock on that Python, shared by projects of the same lock and by xdist's workers.
+VenvFor = Callable[..., ProjectVenv]
 
 
 def lock_key(project: Path) -> str:
@@ -152,6 +156,9 @@ def create_venv(project: Path, where: Path, python: str = sys.executable) -> Pro
 
     UV_PROJECT_ENVIRONMENT puts the venv outside the project, so that projects with the same
     lock share one; --locked fails, as in the project's CI, when uv.lock is stale.
+    --compile-bytecode, as pip does on a user's install: where PYTHONDONTWRITEBYTECODE is set
+    (this machine, many CI images), every `flask`, `pytest` or worker process would otherwise
+    re-parse SQLAlchemy, Flask and Alembic, seconds each.
     """
     env = {
         **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
@@ -159,7 +166,7 @@ def create_venv(project: Path, where: Path, python: str = sys.executable) -> Pro
         "UV_PYTHON_DOWNLOADS": "never",
     }
     result = subprocess.run(
-        [uv_command(), "sync", "--locked", "--quiet", "--python", python],
+        [uv_command(), "sync", "--locked", "--quiet", "--compile-bytecode", "--python", python],
         cwd=project,
         env=env,
         capture_output=True,
@@ -170,6 +177,68 @@ def create_venv(project: Path, where: Path, python: str = sys.executable) -> Pro
     if result.returncode != 0:
         raise subprocess.SubprocessError(f"uv sync --locked failed in {project}:\n{result.stderr}")
     return ProjectVenv(where)
+
+
+def shared_venv(root: Path, project: Path, python: str = sys.executable) -> ProjectVenv:
+    """The venv of `project`'s lock on `python` under `root`, made once for every process that
+    asks (pytest-xdist's workers share `root`): a file lock lets one make it while the others
+    wait, and a venv left half-made by a failure is made again."""
+    key = hashlib.sha256(f"{Path(python).resolve()}:{lock_key(project)}".encode()).hexdigest()[:16]
+    where, ready = root / f"venv-{key}", root / f"venv-{key}.ready"
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(root / f"venv-{key}.lock"):
+        if not ready.exists():
+            shutil.rmtree(where, ignore_errors=True)
+            create_venv(project, where, python)
+            ready.touch()
+    return ProjectVenv(where)
+
+
+class MypyCache:
+    """mypy's cache, warmed once per run and copied into each combination before its hooks run:
+    a cold strict run spends most of its time on Flask and SQLAlchemy, which every combination
+    installs alike. mypy checks each cached module against its source's hash, so a combination
+    whose app, packages or Python differ re-checks what differs; each works on its own copy,
+    as two mypy processes writing one cache can fail on its SQLite lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = FileLock(f"{root}.lock")
+
+    def seed(self, project: Path) -> None:
+        with self.lock:
+            if self.root.is_dir():
+                shutil.copytree(self.root, project / ".mypy_cache", dirs_exist_ok=True)
+
+    def keep(self, project: Path) -> None:
+        """Keep the cache of a combination whose hooks passed, for each mypy target Python (a
+        folder per version) the kept one lacks."""
+        cache = project / ".mypy_cache"
+        with self.lock:
+            for version in (path for path in cache.glob("3.*") if path.is_dir()):
+                if not (self.root / version.name).exists():
+                    partial = self.root.with_name(f"{self.root.name}.{uuid.uuid4().hex}")
+                    shutil.copytree(version, partial / version.name)
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    (partial / version.name).rename(self.root / version.name)
+                    shutil.rmtree(partial)
+
+
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every process of this pytest run: under pytest-xdist, each worker's
+    base temp is popen-gwN inside the run's own folder; without xdist, the base temp itself."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+# Read once: some tests point the temp dir elsewhere while they run.
+MACHINE_LOCKS = Path(tempfile.gettempdir())
+
+
+def machine_lock(name: str) -> FileLock:
+    """A lock every pytest process on this machine shares (xdist workers, other runs), for what
+    the machine holds once: the Docker engine's stand-in images."""
+    return FileLock(MACHINE_LOCKS / f"flaskgen-{name}.lock")
 
 
 def free_port() -> int:

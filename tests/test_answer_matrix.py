@@ -1,10 +1,12 @@
 """Every combination of the pairwise answer matrix (tests/answer_matrix.py, read from copier.yml),
 rendered, installed, linted, migrated and tested for real, the way the project's own CI would.
 
-Each combination runs the steps in STEPS in order, on the Python its python_version answer names,
-against a fresh database on the machine's server for its database answer (and the machine's
-RabbitMQ when it has one). Combinations run two at a time (the machine has two cores), with one
-venv per Python and dependency set. A failure names the combination and the step.
+Each combination runs the steps of `run_steps` in order, on the Python its python_version answer
+names, against a fresh database on the machine's server for its database answer (and the
+machine's RabbitMQ when it has one). Each combination is a test of its own xdist group, so that
+the workers run combinations side by side (and beside the other long tests); they share one venv
+per Python and dependency set (conftest.py's venv_for) and mypy's cache of the installed packages.
+A failure names the combination and the step.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ from __future__ import annotations
 import itertools
 import secrets
 import subprocess
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ import pytest
 import answer_matrix
 from support import (
     PYTHON_VERSIONS,
+    MypyCache,
     ProjectVenv,
-    create_venv,
+    VenvFor,
     interpreter,
-    lock_key,
     require_server,
     tool,
     version_key,
@@ -71,6 +71,7 @@ class Combination:
     project: Path
     workdir: Path
     venv: ProjectVenv | None = None
+    databases: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -90,26 +91,14 @@ class Combination:
             return f"sqlite:///{self.workdir / name}.db"
         admin, url = SERVER_URLS[database]
         self.run("create a database", ["python", "-c", ADMIN_SCRIPT, admin, f"CREATE DATABASE {name}"])
+        self.databases.append(name)
         return url.format(name=name)
 
-
-class Venvs:
-    """One venv per (Python, dependency set), made once even when two threads ask together."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.venvs: dict[tuple[str, str], ProjectVenv] = {}
-        self.locks: dict[tuple[str, str], threading.Lock] = {}
-        self.guard = threading.Lock()
-
-    def get(self, project: Path, python: str) -> ProjectVenv:
-        key = (python, lock_key(project))
-        with self.guard:
-            lock = self.locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self.venvs:
-                self.venvs[key] = create_venv(project, self.root / f"venv-{len(self.locks)}", python=python)
-            return self.venvs[key]
+    def drop_databases(self) -> None:
+        if self.venv is not None and self.databases:
+            admin, _ = SERVER_URLS[self.answers["database"]]
+            drops = [f"DROP DATABASE IF EXISTS {name}" for name in self.databases]
+            self.venv.run(["python", "-c", ADMIN_SCRIPT, admin, *drops], cwd=self.workdir, check=False)
 
 
 def artifact_linters(combination: Combination) -> Iterator[list[str]]:
@@ -141,7 +130,7 @@ def artifact_linters(combination: Combination) -> Iterator[list[str]]:
         yield [tool("kubernetes-validate"), "--strict", *manifests]
 
 
-def run_steps(combination: Combination, venvs: Venvs) -> None:
+def run_steps(combination: Combination, venv_for: VenvFor, mypy_cache: MypyCache) -> None:
     """The combination's steps, in order; the first failure raises StepFailed naming its step."""
     version = combination.answers["python_version"]
     # A version this machine has no interpreter of (3.14: no pyenv build here) runs on the newest
@@ -151,17 +140,19 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
     if python is None:
         raise StepFailed("install", f"no Python {version} (nor an older one) on this machine")
     try:
-        combination.venv = venvs.get(combination.project, python)
+        combination.venv = venv_for(combination.project, python=python)
     except subprocess.SubprocessError as exc:
         raise StepFailed("install", str(exc)) from exc
     # The project's pre-commit hooks, as its CI runs them: ruff, ruff format, mypy (strict, the
     # app package), uv.lock current, requirements/ matching it, no conflict markers.
     for git in (["git", "init", "-q"], ["git", "add", "-A"]):  # pre-commit checks git's files
         combination.run("pre-commit", git)
+    mypy_cache.seed(combination.project)  # after `git add`: .gitignore keeps the cache out anyway
     output = combination.run("pre-commit", ["pre-commit", "run", "--all-files", "--show-diff-on-failure"])
     passed = [line.rsplit(".", 1)[0].rstrip(".") for line in output.splitlines() if line.endswith("Passed")]
     if passed != PRE_COMMIT_HOOKS:
         raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
+    mypy_cache.keep(combination.project)
     broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
     production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
     database_url = combination.new_database_url()
@@ -181,42 +172,45 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
             raise StepFailed("artifact linters", f"$ {' '.join(linter)}\n{result.stdout}\n{result.stderr}")
 
 
-@pytest.fixture(scope="module")
-def matrix_outcomes(
-    request: pytest.FixtureRequest, copie_session: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Callable[[], None]]:
-    """Renders and runs the selected combinations, two at a time; maps each to a check that
-    re-raises its failure (so each combination is its own test, with its own verdict)."""
-    for server in ("postgresql", "mysql", "rabbitmq"):
-        require_server(server)
-    selected = {
-        item.callspec.id
-        for item in request.session.items
-        if item.originalname == test_combination_installs_lints_migrates_and_passes_its_tests.__name__
-    }
-    venvs = Venvs(tmp_path_factory.mktemp("matrix-venvs"))
-    combinations = []
-    for answers in COMBINATIONS:
-        if answer_matrix.combination_id(answers) not in selected:
-            continue
-        result = copie_session.copy(extra_answers={**answer_matrix.FIXED, **answers})
-        if result.exception is not None:
-            pytest.fail(f"{answer_matrix.combination_id(answers)}: render failed: {result.exception}")
-        combinations.append(Combination(answers, result.project_dir, tmp_path_factory.mktemp("matrix-work")))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {c.name: pool.submit(run_steps, c, venvs) for c in combinations}
-    return {name: future.result for name, future in futures.items()}
-
-
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=answer_matrix.combination_id)
-def test_combination_installs_lints_migrates_and_passes_its_tests(
-    matrix_outcomes: dict[str, Callable[[], None]], answers: dict[str, Any]
+def check_combination(
+    answers: dict[str, Any],
+    copie_session: Any,
+    venv_for: VenvFor,
+    mypy_cache: MypyCache,
+    workdir: Path,
+    template: Path | None = None,
 ) -> None:
+    """Render the combination (from `template`, else the checkout) and run its steps; a failure
+    fails the test with one message naming the combination and the step."""
     name = answer_matrix.combination_id(answers)
     try:
-        matrix_outcomes[name]()
+        result = copie_session.copy(extra_answers={**answer_matrix.FIXED, **answers}, template_dir=template)
+        if result.exception is not None:
+            raise StepFailed("render", f"{type(result.exception).__name__}: {result.exception}")
+        combination = Combination(answers, result.project_dir, workdir)
+        try:
+            run_steps(combination, venv_for, mypy_cache)
+        finally:
+            combination.drop_databases()
     except StepFailed as failure:
         pytest.fail(f"combination {name}: {failure}", pytrace=False)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        # Its own xdist group: the workers spread the combinations (conftest.py).
+        pytest.param(answers, id=name, marks=pytest.mark.xdist_group(f"matrix-{name}"))
+        for answers in COMBINATIONS
+        for name in [answer_matrix.combination_id(answers)]
+    ],
+)
+def test_combination_installs_lints_migrates_and_passes_its_tests(
+    copie_session: Any, venv_for: VenvFor, mypy_cache: MypyCache, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    for server in ("postgresql", "mysql", "rabbitmq"):
+        require_server(server)
+    check_combination(answers, copie_session, venv_for, mypy_cache, tmp_path)
 
 
 def test_matrix_gives_every_answer_each_of_its_values() -> None:

@@ -23,7 +23,7 @@ from containers import (
     wait_healthy,
     wait_http_ok,
 )
-from support import PYTHON_VERSIONS, Render, free_port, http_get
+from support import PYTHON_VERSIONS, Render, free_port, http_get, machine_lock
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -80,8 +80,11 @@ def images(
                 database=database,
             )
             tag = f"flaskgen-test/shop:{version}-{database}"
-            build(project, tag)
-            built[version, database] = tag, project
+            # The tag is the machine's (other runs build it too): the tests use the image's id.
+            with machine_lock(f"image-shop-{version}-{database}"):
+                build(project, tag)
+                image = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+            built[version, database] = image, project
         return built[version, database]
 
     return get
@@ -92,7 +95,16 @@ def production_env(database_url: str, **extra: str) -> list[str]:
     return [arg for key, value in settings.items() for arg in ("--env", f"{key}={value}")]
 
 
-@pytest.mark.parametrize(("version", "database"), COMBINATIONS, ids=[f"py{v}-{d}" for v, d in COMBINATIONS])
+@pytest.mark.parametrize(
+    ("version", "database"),
+    # A build each: a group each, so that xdist's workers share them out (conftest.py).
+    [
+        pytest.param(
+            version, database, id=f"py{version}-{database}", marks=pytest.mark.xdist_group(f"image-{version}")
+        )
+        for version, database in COMBINATIONS
+    ],
+)
 def test_image_releases_serves_read_only_and_stops_cleanly(
     images, fresh_database, version: str, database: str
 ) -> None:

@@ -4,6 +4,7 @@ machine's interpreter of that version (pyenv), or in its python:X.Y-slim image w
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,16 @@ BROKER = {"RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"}
 
 def version_param(version: str):
     marks = [pytest.mark.slow] if interpreter(version) else [pytest.mark.slow, pytest.mark.docker]
+    # Minutes each: a worker per version (conftest.py).
+    marks.append(pytest.mark.xdist_group(f"python-{version}"))
     return pytest.param(version, marks=marks, id=f"py{version}")
+
+
+# This Python's version is left out, as it would run a third time: tests/test_rabbitmq.py runs
+# the whole suite of a PostgreSQL project with the worker (the whole dependency set) on this
+# Python against the real servers, and the answer matrix runs the suites of projects answering
+# this version.
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_default_is_the_newest_offered_version() -> None:
@@ -37,7 +47,7 @@ def test_default_is_the_newest_offered_version() -> None:
     assert max(PYTHON_VERSIONS, key=version_key) == DEFAULT_VERSION
 
 
-@pytest.mark.parametrize("version", [version_param(v) for v in PYTHON_VERSIONS])
+@pytest.mark.parametrize("version", [version_param(v) for v in PYTHON_VERSIONS if v != RUNNING])
 def test_generated_suite_passes(render: Render, tmp_path: Path, version: str, uv_cache: str) -> None:
     """The whole dependency set (both drivers' answers' packages, the RabbitMQ worker's) installs,
     and the project's tests pass with warnings as errors."""

@@ -177,7 +177,13 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
 @pytest.mark.rabbitmq
 @pytest.mark.parametrize(
     "database",
-    [pytest.param("postgresql", marks=pytest.mark.postgres), pytest.param("mysql", marks=pytest.mark.mysql)],
+    [
+        # Minutes each (the broker's outage tests): a worker of their own (conftest.py).
+        pytest.param(
+            "postgresql", marks=[pytest.mark.postgres, pytest.mark.xdist_group("rabbitmq-postgresql")]
+        ),
+        pytest.param("mysql", marks=[pytest.mark.mysql, pytest.mark.xdist_group("rabbitmq-mysql")]),
+    ],
 )
 def test_generated_suite_passes_on_a_database_server_with_the_broker(
     render: Render, tmp_path: Path, venv_for: VenvFor, database: str

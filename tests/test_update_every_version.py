@@ -10,10 +10,13 @@ the update answers the questions added since with theirs (`--defaults`), as a us
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from flaskgen import bundle
@@ -74,16 +77,26 @@ def _release_tag(index: int) -> str:
     return f"v0.{index}.0"
 
 
-@pytest.fixture(scope="module")
-def every_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+@pytest.fixture(scope="session")
+def every_release(shared_tmp: Path) -> tuple[Path, dict[str, str]]:
     """A clone of this repository where each template-changing commit that generates an
     updatable project is a release (v0.N.0, in history order) and the working tree is v1.0.0.
-    Returns the clone and {commit: tag}."""
+    Returns the clone and {commit: tag}. Made once per run (xdist's workers share it, each
+    test on its own worker: see conftest.py); tests must not change it."""
     if len(COMMITS) < 2:
         skip_unless_required("this checkout has no template history (a shallow clone?)")
-    clone = clone_with_working_tree(
-        REPO_ROOT, tmp_path_factory.mktemp("every-release") / "flaskgen", WORKING_TREE
-    )
+    root = shared_tmp / "every-release"
+    made = root / "releases.json"
+    with FileLock(f"{root}.lock"):
+        if not made.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            made.parent.mkdir(parents=True)
+            made.write_text(json.dumps(_tag_releases(root / "flaskgen")))
+    return root / "flaskgen", json.loads(made.read_text())
+
+
+def _tag_releases(destination: Path) -> dict[str, str]:
+    clone = clone_with_working_tree(REPO_ROOT, destination, WORKING_TREE)
     for tag in git(clone, "tag").split():
         git(clone, "tag", "-d", tag)
     head = git(clone, "rev-parse", "HEAD").strip()
@@ -95,7 +108,7 @@ def every_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
             git(clone, "tag", _release_tag(index), commit)
             releases[commit] = _release_tag(index)
     git(clone, "tag", LATEST, "HEAD")
-    return clone, releases
+    return releases
 
 
 def _apply_user_edits(project: Path) -> dict[str, str]:
@@ -128,7 +141,14 @@ def _apply_user_edits(project: Path) -> dict[str, str]:
     return edits
 
 
-@pytest.mark.parametrize("commit", _sampled_commits(), ids=lambda commit: commit[:7])
+@pytest.mark.parametrize(
+    "commit",
+    # A minute or more each: a group per version, so that xdist's workers share them out.
+    [
+        pytest.param(commit, id=commit[:7], marks=pytest.mark.xdist_group(f"update-from-{commit[:7]}"))
+        for commit in _sampled_commits()
+    ],
+)
 def test_update_from_every_earlier_version(
     commit: str,
     every_release: tuple[Path, dict[str, str]],
