@@ -1,0 +1,221 @@
+"""Token authentication: log in, refresh, log out, and the `token_auth` that guards writes.
+
+POST /api/auth/token   {"username", "password"} -> 200 {"access_token", "refresh_token",
+                       "token_type": "Bearer", "expires_in"}; 401 on wrong credentials;
+                       rate-limited per client address and per username (LOGIN_RATE_LIMIT)
+POST /api/auth/refresh {"refresh_token"} -> 200 a new pair; the one given is refused from now on
+POST /api/auth/logout  {"refresh_token"} -> 204; the session's tokens are refused from now on
+
+Guard a view with `@bp.auth_required(token_auth)` under its route decorator; there
+`token_auth.current_user` is the `User`. `flask users create` and `flask users set-password`
+give users their passwords.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, NoReturn
+
+import click
+from apiflask import APIBlueprint, HTTPTokenAuth
+from apiflask.exceptions import HTTPError
+from flask import Flask, abort, current_app, g, make_response, request
+from flask.cli import with_appcontext
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .db import db
+from .models import AuthSession, User, utcnow
+from .models.user import USERNAME_MAX_LENGTH
+from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .tokens import (
+    ISSUER,
+    InvalidTokenError,
+    authenticate,
+    issue_tokens,
+    refresh_tokens,
+    revoke_session,
+)
+
+bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Authentication")
+
+token_auth = HTTPTokenAuth(
+    scheme="Bearer",
+    description="The access token of POST /api/auth/token: `Authorization: Bearer <token>`",
+)
+
+# Counts in RATELIMIT_STORAGE_URI (config.py): Redis in production, shared by every worker. If
+# Redis stops answering, each worker counts in memory until it is back, instead of failing logins.
+limiter = Limiter(get_remote_address, headers_enabled=True, in_memory_fallback_enabled=True)
+
+WRONG_CREDENTIALS = "the username or password is wrong"
+TOO_MANY_ATTEMPTS = "too many login attempts: wait for the seconds in Retry-After"
+
+
+def init_app(app: Flask) -> None:
+    limiter.init_app(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(users_command)
+
+
+def verify_token(token: str) -> User | None:
+    try:
+        return authenticate(token)
+    except InvalidTokenError as error:
+        g.token_error = str(error)
+        return None
+
+
+token_auth.verify_token(verify_token)  # a call, not a decorator: Flask-HTTPAuth is untyped
+
+
+@token_auth.error_processor
+def token_error(error: HTTPError) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """401 in the API's error format, with the challenge RFC 6750 asks for."""
+    # Read the body the client is still sending (up to MAX_CONTENT_LENGTH) in this thread:
+    # Gunicorn would otherwise wait for it while closing the connection, in the loop that
+    # accepts every other client (tests/test_slow_clients.py).
+    with contextlib.suppress(HTTPException):
+        request.get_data(cache=False)
+    reason = g.pop("token_error", None)
+    if reason is None:
+        message = "this needs an access token: send Authorization: Bearer <token>"
+        challenge = _challenge()
+    else:
+        message = reason
+        challenge = _challenge(f'error="invalid_token", error_description="{reason}"')
+    body = {"error": {"code": 401, "name": "Unauthorized", "message": message}}
+    return body, 401, {"WWW-Authenticate": challenge}
+
+
+def _username_key() -> str:
+    """The username being tried, so that guesses from many addresses still add up."""
+    payload = request.get_json(silent=True)
+    username = payload.get("username") if isinstance(payload, dict) else None
+    return "username:" + (username[:USERNAME_MAX_LENGTH] if isinstance(username, str) else "")
+
+
+def _login_rate_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.post("/token")
+@limiter.limit(_login_rate_limit, error_message=TOO_MANY_ATTEMPTS)
+@limiter.limit(_login_rate_limit, key_func=_username_key, error_message=TOO_MANY_ATTEMPTS)
+def create_token() -> tuple[dict[str, Any], int, dict[str, str]]:
+    payload = _json_object('{"username": "ada", "password": "..."}')
+    username, password = payload.get("username"), payload.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        abort(400, description="username and password must be strings")
+    user = db.session.scalar(select(User).where(User.username == username))
+    # An unknown user costs the same hash as a known one: neither the message nor the time
+    # tells a wrong username from a wrong password.
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        _unauthorized(WRONG_CREDENTIALS)
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # saved with the session below
+    return issue_tokens(user), 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/refresh")
+def refresh() -> tuple[dict[str, Any], int, dict[str, str]]:
+    try:
+        pair = refresh_tokens(_refresh_token())
+    except InvalidTokenError as error:
+        _unauthorized(str(error))
+    return pair, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/logout")
+def logout() -> tuple[str, int]:
+    try:
+        revoke_session(_refresh_token())
+    except InvalidTokenError as error:
+        _unauthorized(str(error))
+    return "", 204
+
+
+def _json_object(example: str) -> dict[str, Any]:
+    payload = request.get_json()  # 415 when not JSON, 400 naming the problem when invalid
+    if not isinstance(payload, dict):
+        abort(400, description=f"the body must be a JSON object like {example}")
+    return payload
+
+
+def _refresh_token() -> str:
+    token = _json_object('{"refresh_token": "..."}').get("refresh_token")
+    if not isinstance(token, str) or not token:
+        abort(400, description="refresh_token must be the refresh token of a login")
+    return token
+
+
+def _challenge(detail: str = "") -> str:
+    return f'Bearer realm="{ISSUER}"' + (f", {detail}" if detail else "")
+
+
+def _unauthorized(message: str) -> NoReturn:
+    body = {"error": {"code": 401, "name": "Unauthorized", "message": message}}
+    challenge = _challenge(f'error="invalid_token", error_description="{message}"')
+    abort(make_response(body, 401, {"WWW-Authenticate": challenge}))
+
+
+@click.group("users")
+def users_command() -> None:
+    """Create users and set their passwords (the API's login needs one)."""
+
+
+@users_command.command("create")
+@click.argument("username")
+@click.password_option(help="The password (prompted for, hidden, when not given).")
+@with_appcontext
+def create_user_command(username: str, password: str) -> None:
+    """Create USERNAME with a password."""
+    from .users import USERNAME_PATTERN  # here: users.py imports this module
+
+    if not USERNAME_PATTERN.fullmatch(username):
+        allowed = "letters, digits, '_', '.' or '-'"
+        raise click.ClickException(
+            f"username {username!r} is not 1 to {USERNAME_MAX_LENGTH} {allowed}"
+        )
+    user = User(username=username, password_hash=_checked_hash(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException(
+            f"username {username!r} is taken: `flask users set-password {username}` changes it"
+        ) from None
+    click.echo(f"created user {username} ({user.uuid})")
+
+
+@users_command.command("set-password")
+@click.argument("username")
+@click.password_option(help="The new password (prompted for, hidden, when not given).")
+@with_appcontext
+def set_password_command(username: str, password: str) -> None:
+    """Set USERNAME's password and end their open sessions (every device logs in again)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(
+            f"no user {username!r}: `flask users create {username}` adds one"
+        )
+    user.password_hash = _checked_hash(password)
+    now = utcnow()
+    db.session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, updated_at=now)
+    )
+    db.session.commit()
+    click.echo(f"password of {username} set; their sessions are ended")
+
+
+def _checked_hash(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    return hash_password(password)
