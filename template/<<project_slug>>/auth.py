@@ -26,6 +26,7 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .db import db
 from .models import AuthSession, User, utcnow
@@ -40,6 +41,12 @@ from .tokens import (
     revoke_session,
 )
 
+
+def _address_key() -> str:
+    """The client's address (behind proxies, as TRUSTED_PROXY_HOPS says to read it)."""
+    return f"{current_app.config['LOGIN_RATE_LIMIT_SCOPE']}:address:{get_remote_address()}"
+
+
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Authentication")
 
 token_auth = HTTPTokenAuth(
@@ -49,13 +56,18 @@ token_auth = HTTPTokenAuth(
 
 # Counts in RATELIMIT_STORAGE_URI (config.py): Redis in production, shared by every worker. If
 # Redis stops answering, each worker counts in memory until it is back, instead of failing logins.
-limiter = Limiter(get_remote_address, headers_enabled=True, in_memory_fallback_enabled=True)
+# One limiter serves the process: the app that calls init_app last chooses its storage.
+limiter = Limiter(_address_key, headers_enabled=True, in_memory_fallback_enabled=True)
 
 WRONG_CREDENTIALS = "the username or password is wrong"
 TOO_MANY_ATTEMPTS = "too many login attempts: wait for the seconds in Retry-After"
 
 
 def init_app(app: Flask) -> None:
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # request.remote_addr becomes the client's address, as the nearest proxies report it.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     limiter.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_command)
@@ -95,7 +107,8 @@ def _username_key() -> str:
     """The username being tried, so that guesses from many addresses still add up."""
     payload = request.get_json(silent=True)
     username = payload.get("username") if isinstance(payload, dict) else None
-    return "username:" + (username[:USERNAME_MAX_LENGTH] if isinstance(username, str) else "")
+    name = username[:USERNAME_MAX_LENGTH] if isinstance(username, str) else ""
+    return f"{current_app.config['LOGIN_RATE_LIMIT_SCOPE']}:username:{name}"
 
 
 def _login_rate_limit() -> str:
@@ -103,7 +116,7 @@ def _login_rate_limit() -> str:
 
 
 @bp.post("/token")
-@limiter.limit(_login_rate_limit, error_message=TOO_MANY_ATTEMPTS)
+@limiter.limit(_login_rate_limit, key_func=_address_key, error_message=TOO_MANY_ATTEMPTS)
 @limiter.limit(_login_rate_limit, key_func=_username_key, error_message=TOO_MANY_ATTEMPTS)
 def create_token() -> tuple[dict[str, Any], int, dict[str, str]]:
     payload = _json_object('{"username": "ada", "password": "..."}')
