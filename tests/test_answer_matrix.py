@@ -37,6 +37,7 @@ from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 COMBINATIONS = answer_matrix.combinations()
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 # The names of the project's hooks (.pre-commit-config.yaml): each must run and pass.
 PRE_COMMIT_HOOKS = [
     "no conflict markers",
@@ -56,7 +57,13 @@ OUTAGE_SUITES_LEFT_OUT = [
     "--ignore=tests/test_rabbitmq_broker.py",
 ]
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.mysql, pytest.mark.rabbitmq]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.mysql,
+    pytest.mark.rabbitmq,
+    pytest.mark.redis,
+]
 
 
 class StepFailed(Exception):
@@ -163,7 +170,10 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
     if passed != PRE_COMMIT_HOOKS:
         raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
     broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
-    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
+    # auth=token: production's token key and the limiter's Redis; the suite counts logins there.
+    token = combination.answers["auth"] == "token"
+    auth = {"JWT_SECRET_KEY": secrets.token_hex(32), "RATELIMIT_STORAGE_URI": REDIS_URL} if token else {}
+    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker, **auth}
     database_url = combination.new_database_url()
     combination.run("migrate", ["flask", "db", "upgrade"], **production, DATABASE_URL=database_url)
     combination.run("migrate", ["flask", "db", "check"], **production, DATABASE_URL=database_url)
@@ -172,6 +182,7 @@ def run_steps(combination: Combination, venvs: Venvs) -> None:
         ["python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *OUTAGE_SUITES_LEFT_OUT],
         TEST_DATABASE_URL=combination.new_database_url(),
         **broker,
+        **({"TEST_RATELIMIT_STORAGE_URI": REDIS_URL} if token else {}),
     )
     if "skipped" in output:
         raise StepFailed("tests", f"the generated suite skipped tests:\n{output[-3000:]}")
@@ -187,7 +198,7 @@ def matrix_outcomes(
 ) -> dict[str, Callable[[], None]]:
     """Renders and runs the selected combinations, two at a time; maps each to a check that
     re-raises its failure (so each combination is its own test, with its own verdict)."""
-    for server in ("postgresql", "mysql", "rabbitmq"):
+    for server in ("postgresql", "mysql", "rabbitmq", "redis"):
         require_server(server)
     selected = {
         item.callspec.id
