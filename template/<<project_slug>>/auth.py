@@ -17,8 +17,10 @@ import contextlib
 from typing import Any, NoReturn
 
 import click
-from apiflask import APIBlueprint, HTTPTokenAuth
+from apiflask import APIBlueprint, HTTPTokenAuth, Schema
 from apiflask.exceptions import HTTPError
+from apiflask.fields import Integer, String
+from apiflask.validators import Length
 from flask import Flask, abort, current_app, g, make_response, request
 from flask.cli import with_appcontext
 from flask_limiter import Limiter
@@ -31,7 +33,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .db import db
 from .models import AuthSession, User, utcnow
 from .models.user import USERNAME_MAX_LENGTH
-from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .passwords import (
+    MAX_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from .tokens import (
     ISSUER,
     InvalidTokenError,
@@ -61,6 +69,25 @@ limiter = Limiter(_address_key, headers_enabled=True, in_memory_fallback_enabled
 
 WRONG_CREDENTIALS = "the username or password is wrong"
 TOO_MANY_ATTEMPTS = "too many login attempts: wait for the seconds in Retry-After"
+# A JWT of this app is a few hundred characters; the bound keeps absurd bodies out.
+MAX_TOKEN_LENGTH = 4096
+NO_STORE = {"Cache-Control": "no-store"}  # token responses are never cached (RFC 6749, 5.1)
+
+
+class Credentials(Schema):
+    username = String(required=True, validate=Length(1, USERNAME_MAX_LENGTH))
+    password = String(required=True, validate=Length(1, MAX_PASSWORD_LENGTH))
+
+
+class RefreshToken(Schema):
+    refresh_token = String(required=True, validate=Length(1, MAX_TOKEN_LENGTH))
+
+
+class TokenPair(Schema):
+    access_token = String(required=True, metadata={"description": "Send as Bearer token"})
+    refresh_token = String(required=True, metadata={"description": "For /api/auth/refresh"})
+    token_type = String(required=True, metadata={"description": "Always Bearer"})
+    expires_in = Integer(required=True, metadata={"description": "Seconds the access token lasts"})
 
 
 def init_app(app: Flask) -> None:
@@ -71,6 +98,14 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_command)
+
+
+@bp.before_request
+def parse_json_first() -> None:
+    """As users.py: 415 when not JSON, 400 naming the problem when invalid, before anything."""
+    from .users import require_json_body  # here: users.py imports this module
+
+    require_json_body()
 
 
 def verify_token(token: str) -> User | None:
@@ -118,11 +153,18 @@ def _login_rate_limit() -> str:
 @bp.post("/token")
 @limiter.limit(_login_rate_limit, key_func=_address_key, error_message=TOO_MANY_ATTEMPTS)
 @limiter.limit(_login_rate_limit, key_func=_username_key, error_message=TOO_MANY_ATTEMPTS)
-def create_token() -> tuple[dict[str, Any], int, dict[str, str]]:
-    payload = _json_object('{"username": "ada", "password": "..."}')
-    username, password = payload.get("username"), payload.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        abort(400, description="username and password must be strings")
+@bp.input(Credentials, location="json")
+@bp.output(TokenPair)
+@bp.doc(
+    summary="Log in: exchange a username and password for tokens",
+    responses={
+        401: "The username or password is wrong",
+        429: "Too many login attempts: retry after Retry-After seconds",
+        503: "The database is unavailable: retry after Retry-After seconds",
+    },
+)
+def create_token(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    username, password = json_data["username"], json_data["password"]
     user = db.session.scalar(select(User).where(User.username == username))
     # An unknown user costs the same hash as a known one: neither the message nor the time
     # tells a wrong username from a wrong password.
@@ -130,39 +172,43 @@ def create_token() -> tuple[dict[str, Any], int, dict[str, str]]:
         _unauthorized(WRONG_CREDENTIALS)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # saved with the session below
-    return issue_tokens(user), 200, {"Cache-Control": "no-store"}
+    return issue_tokens(user), 200, NO_STORE
 
 
 @bp.post("/refresh")
-def refresh() -> tuple[dict[str, Any], int, dict[str, str]]:
+@bp.input(RefreshToken, location="json")
+@bp.output(TokenPair)
+@bp.doc(
+    summary="Exchange a refresh token for a new pair (the one given is refused from then on)",
+    responses={
+        401: "The refresh token is invalid, expired, revoked or used already",
+        503: "The database is unavailable: retry after Retry-After seconds",
+    },
+)
+def refresh(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
     try:
-        pair = refresh_tokens(_refresh_token())
+        pair = refresh_tokens(json_data["refresh_token"])
     except InvalidTokenError as error:
         _unauthorized(str(error))
-    return pair, 200, {"Cache-Control": "no-store"}
+    return pair, 200, NO_STORE
 
 
 @bp.post("/logout")
-def logout() -> tuple[str, int]:
+@bp.input(RefreshToken, location="json")
+@bp.output({}, status_code=204)
+@bp.doc(
+    summary="Log out: the session's access and refresh tokens are refused from then on",
+    responses={
+        401: "The refresh token is invalid or expired",
+        503: "The database is unavailable: retry after Retry-After seconds",
+    },
+)
+def logout(json_data: dict[str, str]) -> tuple[str, int]:
     try:
-        revoke_session(_refresh_token())
+        revoke_session(json_data["refresh_token"])
     except InvalidTokenError as error:
         _unauthorized(str(error))
     return "", 204
-
-
-def _json_object(example: str) -> dict[str, Any]:
-    payload = request.get_json()  # 415 when not JSON, 400 naming the problem when invalid
-    if not isinstance(payload, dict):
-        abort(400, description=f"the body must be a JSON object like {example}")
-    return payload
-
-
-def _refresh_token() -> str:
-    token = _json_object('{"refresh_token": "..."}').get("refresh_token")
-    if not isinstance(token, str) or not token:
-        abort(400, description="refresh_token must be the refresh token of a login")
-    return token
 
 
 def _challenge(detail: str = "") -> str:
@@ -186,13 +232,10 @@ def users_command() -> None:
 @with_appcontext
 def create_user_command(username: str, password: str) -> None:
     """Create USERNAME with a password."""
-    from .users import USERNAME_PATTERN  # here: users.py imports this module
+    from .users import UserIn  # here: users.py imports this module
 
-    if not USERNAME_PATTERN.fullmatch(username):
-        allowed = "letters, digits, '_', '.' or '-'"
-        raise click.ClickException(
-            f"username {username!r} is not 1 to {USERNAME_MAX_LENGTH} {allowed}"
-        )
+    for problem in UserIn().validate({"username": username}).get("username", []):
+        raise click.ClickException(f"username {username!r}: {problem}")
     user = User(username=username, password_hash=_checked_hash(password))
     db.session.add(user)
     try:
