@@ -21,7 +21,7 @@ from apiflask import APIBlueprint, HTTPTokenAuth, Schema
 from apiflask.exceptions import HTTPError
 from apiflask.fields import Integer, String
 from apiflask.validators import Length
-from flask import Flask, abort, current_app, g, make_response, request
+from flask import Flask, Response, abort, current_app, g, make_response, request
 from flask.cli import with_appcontext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -186,11 +186,7 @@ def create_token(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[s
     },
 )
 def refresh(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
-    try:
-        pair = refresh_tokens(json_data["refresh_token"])
-    except InvalidTokenError as error:
-        _unauthorized(str(error))
-    return pair, 200, NO_STORE
+    return refresh_tokens(json_data["refresh_token"]), 200, NO_STORE
 
 
 @bp.post("/logout")
@@ -204,11 +200,13 @@ def refresh(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, s
     },
 )
 def logout(json_data: dict[str, str]) -> tuple[str, int]:
-    try:
-        revoke_session(json_data["refresh_token"])
-    except InvalidTokenError as error:
-        _unauthorized(str(error))
+    revoke_session(json_data["refresh_token"])
     return "", 204
+
+
+@bp.errorhandler(InvalidTokenError)
+def refused_token(error: InvalidTokenError) -> Response:
+    return _unauthorized_response(str(error))
 
 
 def _challenge(detail: str = "") -> str:
@@ -216,9 +214,13 @@ def _challenge(detail: str = "") -> str:
 
 
 def _unauthorized(message: str) -> NoReturn:
+    abort(_unauthorized_response(message))
+
+
+def _unauthorized_response(message: str) -> Response:
     body = {"error": {"code": 401, "name": "Unauthorized", "message": message}}
     challenge = _challenge(f'error="invalid_token", error_description="{message}"')
-    abort(make_response(body, 401, {"WWW-Authenticate": challenge}))
+    return make_response(body, 401, {"WWW-Authenticate": challenge})
 
 
 @click.group("users")
