@@ -1,6 +1,6 @@
 """Write the generated projects' locks: run at release, after changing a dependency of the template.
 
-A project's dependencies depend on two answers, database and use_rabbitmq (copier.yml's
+A project's dependencies depend on three answers, database, use_rabbitmq and auth (copier.yml's
 `dependency_set`). For each set this renders the template, resolves it with `uv lock` (keeping the
 stored pins unless --upgrade) and stores, under locks/<set>/, the uv.lock and its two pip exports
 (production.txt, dev.txt) that template/uv.lock.jinja and template/requirements/ include. The
@@ -43,9 +43,14 @@ def dependency_sets() -> dict[str, dict[str, object]]:
     databases = config["database"]["choices"]
     databases = list(databases.values()) if isinstance(databases, dict) else list(databases)
     return {
-        f"{database}{'-rabbitmq' if rabbitmq else ''}": {"database": database, "use_rabbitmq": rabbitmq}
+        f"{database}{'-rabbitmq' if rabbitmq else ''}{'-token' if auth == 'token' else ''}": {
+            "database": database,
+            "use_rabbitmq": rabbitmq,
+            "auth": auth,
+        }
         for database in databases
         for rabbitmq in (False, True)
+        for auth in ("none", "token")
     }
 
 

@@ -37,6 +37,7 @@ from test_databases import ADMIN_SCRIPT, SERVER_URLS
 
 COMBINATIONS = answer_matrix.combinations()
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 # The names of the project's hooks (.pre-commit-config.yaml): each must run and pass.
 PRE_COMMIT_HOOKS = [
     "no conflict markers",
@@ -56,7 +57,13 @@ OUTAGE_SUITES_LEFT_OUT = [
     "--ignore=tests/test_rabbitmq_broker.py",
 ]
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.mysql, pytest.mark.rabbitmq]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.mysql,
+    pytest.mark.rabbitmq,
+    pytest.mark.redis,
+]
 
 
 class StepFailed(Exception):
@@ -154,7 +161,10 @@ def run_steps(combination: Combination, venv_for: VenvFor, mypy_cache: MypyCache
         raise StepFailed("pre-commit", f"expected {PRE_COMMIT_HOOKS} to pass:\n{output}")
     mypy_cache.keep(combination.project)
     broker = {"RABBITMQ_URL": RABBITMQ_URL} if combination.answers["use_rabbitmq"] else {}
-    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker}
+    # auth=token: production's token key and the limiter's Redis; the suite counts logins there.
+    token = combination.answers["auth"] == "token"
+    auth = {"JWT_SECRET_KEY": secrets.token_hex(32), "RATELIMIT_STORAGE_URI": REDIS_URL} if token else {}
+    production = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), **broker, **auth}
     database_url = combination.new_database_url()
     combination.run("migrate", ["flask", "db", "upgrade"], **production, DATABASE_URL=database_url)
     combination.run("migrate", ["flask", "db", "check"], **production, DATABASE_URL=database_url)
@@ -163,6 +173,7 @@ def run_steps(combination: Combination, venv_for: VenvFor, mypy_cache: MypyCache
         ["python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *OUTAGE_SUITES_LEFT_OUT],
         TEST_DATABASE_URL=combination.new_database_url(),
         **broker,
+        **({"TEST_RATELIMIT_STORAGE_URI": REDIS_URL} if token else {}),
     )
     if "skipped" in output:
         raise StepFailed("tests", f"the generated suite skipped tests:\n{output[-3000:]}")
@@ -208,7 +219,7 @@ def check_combination(
 def test_combination_installs_lints_migrates_and_passes_its_tests(
     copie_session: Any, venv_for: VenvFor, mypy_cache: MypyCache, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
-    for server in ("postgresql", "mysql", "rabbitmq"):
+    for server in ("postgresql", "mysql", "rabbitmq", "redis"):
         require_server(server)
     check_combination(answers, copie_session, venv_for, mypy_cache, tmp_path)
 

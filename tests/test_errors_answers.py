@@ -42,6 +42,14 @@ QUESTIONS = ", ".join(
             "Pass e.g. --data python_version=3.11.",
         ),
         (
+            "auth=foo",
+            "invalid auth 'foo' in --data: choose one of none, token. Pass e.g. --data auth=none.",
+        ),
+        (
+            "auth=Token",
+            "invalid auth 'Token' in --data: choose one of none, token. Pass e.g. --data auth=none.",
+        ),
+        (
             "databse=postgresql",
             "unknown question 'databse' in --data. Did you mean database? "
             "See them all with flaskgen new --help.",

@@ -56,6 +56,11 @@ from support import REPO_ROOT
             "invalid deploy_target 'aws' in --data-file {path}: choose one of docker-ssh, compose, "
             "kubernetes, fly, render, heroku, none. Pass e.g. --data deploy_target=docker-ssh.",
         ),
+        (
+            b"auth: jwt\n",
+            "invalid auth 'jwt' in --data-file {path}: choose one of none, token. "
+            "Pass e.g. --data auth=none.",
+        ),
     ],
 )
 def test_bad_data_file(flaskgen, tmp_path: Path, content: bytes, message: str) -> None:

@@ -8,25 +8,53 @@ the database refuses, never answers or drops the connection).
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-from flask import Blueprint, current_app
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Nested, String
+from apiflask.validators import OneOf
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import db, deadline
 
-bp = Blueprint("health", __name__)
+bp = APIBlueprint("health", __name__)
 
 # A healthy database answers SELECT 1 in milliseconds.
 READINESS_STATEMENT_SECONDS = 1.0
+# /readyz's 503 has the body of its 200, not the error format: document it so.
+NOT_READY: dict[int | str, dict[str, str | dict[str, dict[str, Any]]]] = {
+    503: {
+        "description": "The database does not answer",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}},
+    }
+}
+
+
+class Liveness(Schema):
+    status = String(required=True, validate=OneOf(["ok"]))
+
+
+class Checks(Schema):
+    database = String(required=True, validate=OneOf(["ok", "unreachable"]))
+
+
+class Readiness(Schema):
+    status = String(required=True, validate=OneOf(["ok", "unavailable"]))
+    checks = Nested(Checks, required=True)
 
 
 @bp.get("/healthz")
+@bp.output(Liveness)
+@bp.doc(summary="Liveness: the process serves requests")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@bp.output(Readiness)
+@bp.doc(summary="Readiness: the database answers too", responses=NOT_READY)
 def readyz() -> tuple[dict[str, object], int]:
     try:
         with deadline(READINESS_STATEMENT_SECONDS):
