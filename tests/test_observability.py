@@ -79,7 +79,7 @@ def test_postgresql_with_rabbitmq_follows_the_id_into_the_worker(
             "tests/test_rabbitmq_worker.py",
             "tests/test_rabbitmq_broker.py",
             "-k",
-            "request_id or sentry or gunicorn",
+            "request_id or sentry or gunicorn or unhandled",
             TEST_DATABASE_URL=database_url,
             RABBITMQ_URL=RABBITMQ_URL,
         )
