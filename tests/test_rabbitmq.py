@@ -38,7 +38,7 @@ RABBITMQ_FILES = [
     "tests/test_rabbitmq_broker.py",
     "tests/worker_with_test_handlers.py",
 ]
-BROKER_TESTS = 9  # the tests of tests/test_rabbitmq_broker.py, parameters included
+BROKER_TESTS = 11  # the tests of tests/test_rabbitmq_broker.py, parameters included
 
 
 # Byte-compiles the venv's packages, as pip does on a user's install (uv does not by default):

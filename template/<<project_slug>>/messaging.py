@@ -6,7 +6,9 @@ see rabbitmq_consumer.py) publishes it once committed, then runs the handler of 
 type (message_handlers.py). So a request never waits for the broker nor fails with it: a broker
 outage delays messages and loses none, and a change that rolls back announces nothing.
 
-A message is JSON, persistent (it survives a broker restart) and carries a unique `message_id`.
+A message is JSON, persistent (it survives a broker restart) and carries a unique `message_id`,
+and, published while a request is handled, that request's ID in its X-Request-ID header (the
+worker's log lines for it show the ID: request_id.py).
 The outbox row is deleted only after the broker confirmed that it stored the message. Delivery is
 at least once: when a confirm is lost the message may be published twice, and the worker uses
 `message_id` to handle it only once. `Publisher` publishes directly, for scripts and tests.
@@ -31,6 +33,8 @@ from sqlalchemy import select
 
 from .db import db
 from .models import OutboxMessage
+from .request_id import HEADER as REQUEST_ID_HEADER
+from .request_id import current_request_id
 
 # Quorum queues are replicated and durable. A message that keeps coming back (e.g. its worker is
 # killed while handling it, again and again) is dead-lettered after this many deliveries.
@@ -91,7 +95,7 @@ class Publisher:
         """Publish `data` as JSON and wait for the broker's confirm; return the message id."""
         message_id = message_id or uuid.uuid4().hex
         body = json.dumps(data, separators=(",", ":")).encode()
-        properties = message_properties(message_type, message_id)
+        properties = message_properties(message_type, message_id, current_request_id())
         # A reused connection may have been closed by the broker while idle: then try a new one.
         retry_on_new_connection = self._open_channel() is not None
         while True:
@@ -132,13 +136,16 @@ class Publisher:
         return channel
 
 
-def message_properties(message_type: str, message_id: str) -> pika.BasicProperties:
+def message_properties(
+    message_type: str, message_id: str, request_id: str | None = None
+) -> pika.BasicProperties:
     return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=pika.DeliveryMode.Persistent,
         message_id=message_id,
         type=message_type,
         timestamp=int(time.time()),
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 
@@ -150,7 +157,14 @@ def publish(message_type: str, data: Any) -> str:
     """
     message_id = uuid.uuid4().hex
     body = json.dumps(data, separators=(",", ":"))
-    db.session.add(OutboxMessage(message_id=message_id, type=message_type, body=body))
+    db.session.add(
+        OutboxMessage(
+            message_id=message_id,
+            type=message_type,
+            body=body,
+            request_id=current_request_id(),
+        )
+    )
     return message_id
 
 
@@ -170,7 +184,7 @@ def publish_outbox(channel: BlockingChannel, queue: str) -> int:
     ).all()
     try:
         for message in messages:
-            properties = message_properties(message.type, message.message_id)
+            properties = message_properties(message.type, message.message_id, message.request_id)
             # mandatory: a message that no queue takes comes back as an error, not dropped.
             channel.basic_publish("", queue, message.body.encode(), properties, mandatory=True)
             db.session.delete(message)

@@ -15,6 +15,8 @@ context of its own.
   answering (two missed heartbeats): reconnect, with jittered exponential backoff.
   Refused credentials or permissions, or another channel error, will not fix themselves: the
   worker exits 1 with a one-line error.
+- Its log lines for a message carry the request ID the message came with (its X-Request-ID
+  header, see request_id.py), as does anything the handler publishes in turn.
 - SIGTERM or SIGINT: finish and ack the message in hand, then close the connection, so the
   prefetched messages not yet started go back to the queue for another worker.
 """
@@ -56,6 +58,8 @@ from .db import db
 from .message_handlers import HANDLERS, RetryLater
 from .messaging import OUTBOX_BATCH, connection_parameters, declare_queues, publish_outbox
 from .models import ProcessedMessage
+from .request_id import HEADER as REQUEST_ID_HEADER
+from .request_id import bound, well_formed
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +136,12 @@ def handle_message(body: bytes, properties: BasicProperties) -> Outcome:
         return Outcome.DEAD_LETTER
     log.info("message %s (%s) handled", message_id, message_type)
     return Outcome.ACK
+
+
+def request_id_of(properties: BasicProperties) -> str | None:
+    """The X-Request-ID header of a message, if it has a well-formed one."""
+    headers = properties.headers or {}
+    return well_formed(headers.get(REQUEST_ID_HEADER))
 
 
 def already_processed(message_id: str) -> bool:
@@ -260,7 +270,7 @@ class Consumer:
     ) -> None:
         if self.stopping:
             return  # not started: left unacked, it returns to the queue when the channel closes
-        with self.app.app_context():
+        with bound(request_id_of(properties)), self.app.app_context():
             outcome = handle_message(body, properties)
         if outcome is Outcome.ACK:
             channel.basic_ack(method.delivery_tag)

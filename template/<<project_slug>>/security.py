@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 
+from .request_id import HEADER as REQUEST_ID_HEADER
+
 # Responses are JSON, never pages: nothing may load from them, embed them or sniff them.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
@@ -22,7 +24,12 @@ def init_app(app: Flask) -> None:
     if app.config["CORS_ORIGINS"]:
         # flask-cors, rather than hand-written headers: it answers preflights and varies the
         # cache on Origin. Only the listed origins may call /api/ from a browser, no cookies.
-        CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}})
+        # Browsers let those scripts read X-Request-ID too, to quote it in a bug report.
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+            expose_headers=[REQUEST_ID_HEADER],
+        )
 
 
 def add_security_headers(response: Response) -> Response:

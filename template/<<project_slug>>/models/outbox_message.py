@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import TimestampedModel
 from .processed_message import MESSAGE_ID_MAX_LENGTH, MESSAGE_TYPE_MAX_LENGTH
 
+REQUEST_ID_MAX_LENGTH = 128  # request_id.WELL_FORMED allows no longer ID
+
 
 class OutboxMessage(TimestampedModel):
     __tablename__ = "outbox_messages"
@@ -21,3 +23,6 @@ class OutboxMessage(TimestampedModel):
     type: Mapped[str] = mapped_column(String(MESSAGE_TYPE_MAX_LENGTH))
     # The message's JSON, as it will be published.
     body: Mapped[str] = mapped_column(Text)
+    # The ID of the request that published it (request_id.py): the message carries it in its
+    # X-Request-ID header, and the worker's log lines for it show it.
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX_LENGTH))
