@@ -114,9 +114,10 @@ def explain(key: str, section: Section) -> str:
     if key == "drift":
         return (
             f"40 cold renders took {f['cold']:.3f} s of wall time and {f['cold_cpu']:.3f} s of CPU "
-            "(the command and its render processes). On a machine with two free cores the wall "
-            "time is about half the CPU time plus a second of start-up; when other processes "
-            "hold the CPUs it stretches with their load, which the CPU figure does not. Per render, "
+            "(the command and its render processes). With two free cores the wall time should come "
+            "near half the CPU time plus start-up (an estimate: no quiet machine was at hand to "
+            "measure it); when other processes hold the CPUs it stretches with their load, which "
+            "the CPU figure does not. Per render, "
             "most of the time is Copier's own work: rendering each path and file through Jinja, "
             "writing the files (to /dev/shm) and asking the questions; flaskgen already shares "
             "the parsed template, Jinja's compiled code and the context between renders of one "
