@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from containers import DOCKER, build, build_variant, docker, load, push, server_app_dir, serving
+from containers import DOCKER, build, build_variant, docker, load, push, python_image, server_app_dir, serving
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -78,6 +78,7 @@ def test_three_releases_and_a_rollback_fail_no_request(
         return result, time.monotonic() - started
 
     try:
+        python_image(PYTHON)  # the base, current (built here where it is missing or stale)
         build(project, local)
         for name, (dockerfile, files) in variants.items():
             build_variant(dockerfile, f"{local}-{name}", files)

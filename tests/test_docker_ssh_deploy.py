@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from containers import build, build_variant, docker, push, server_app_dir, serving, wait_for
+from containers import build, build_variant, docker, push, python_image, server_app_dir, serving, wait_for
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -97,6 +97,7 @@ def test_ssh_deploy_releases_through_a_real_sshd(
     local = f"flaskgen-test/{slug}:built"
     pushed: list[str] = []
     try:
+        python_image(PYTHON)  # the base, current (built here where it is missing or stale)
         build(project, local)
         for n in (1, 2):  # two releases, each an image with a digest of its own
             build_variant(f"FROM {local}\nLABEL release={n}\n", f"{local}-r{n}")
