@@ -29,6 +29,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 from sqlalchemy import select
 
+from . import tracing
 from .db import db
 from .models import OutboxMessage
 
@@ -91,7 +92,7 @@ class Publisher:
         """Publish `data` as JSON and wait for the broker's confirm; return the message id."""
         message_id = message_id or uuid.uuid4().hex
         body = json.dumps(data, separators=(",", ":")).encode()
-        properties = message_properties(message_type, message_id)
+        properties = message_properties(message_type, message_id, tracing.current_context_headers())
         # A reused connection may have been closed by the broker while idle: then try a new one.
         retry_on_new_connection = self._open_channel() is not None
         while True:
@@ -132,13 +133,16 @@ class Publisher:
         return channel
 
 
-def message_properties(message_type: str, message_id: str) -> pika.BasicProperties:
+def message_properties(
+    message_type: str, message_id: str, headers: dict[str, str] | None = None
+) -> pika.BasicProperties:
     return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=pika.DeliveryMode.Persistent,
         message_id=message_id,
         type=message_type,
         timestamp=int(time.time()),
+        headers=headers or None,
     )
 
 
@@ -150,7 +154,16 @@ def publish(message_type: str, data: Any) -> str:
     """
     message_id = uuid.uuid4().hex
     body = json.dumps(data, separators=(",", ":"))
-    db.session.add(OutboxMessage(message_id=message_id, type=message_type, body=body))
+    # Headers to publish it with: the trace context of this request, when tracing is on.
+    headers = tracing.current_context_headers()
+    db.session.add(
+        OutboxMessage(
+            message_id=message_id,
+            type=message_type,
+            body=body,
+            headers=json.dumps(headers) if headers else None,
+        )
+    )
     return message_id
 
 
@@ -170,9 +183,12 @@ def publish_outbox(channel: BlockingChannel, queue: str) -> int:
     ).all()
     try:
         for message in messages:
-            properties = message_properties(message.type, message.message_id)
-            # mandatory: a message that no queue takes comes back as an error, not dropped.
-            channel.basic_publish("", queue, message.body.encode(), properties, mandatory=True)
+            stored = json.loads(message.headers) if message.headers else {}
+            with tracing.publishing(stored, queue, message.type, message.message_id) as headers:
+                properties = message_properties(message.type, message.message_id, headers)
+                # mandatory: a message that no queue takes comes back as an error, not dropped.
+                body = message.body.encode()
+                channel.basic_publish("", queue, body, properties, mandatory=True)
             db.session.delete(message)
     finally:
         db.session.commit()  # the deletions of the confirmed ones, and the row locks released

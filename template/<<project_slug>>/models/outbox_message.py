@@ -21,3 +21,5 @@ class OutboxMessage(TimestampedModel):
     type: Mapped[str] = mapped_column(String(MESSAGE_TYPE_MAX_LENGTH))
     # The message's JSON, as it will be published.
     body: Mapped[str] = mapped_column(Text)
+    # The message headers to publish it with, as a JSON object (e.g. the request's trace context).
+    headers: Mapped[str | None] = mapped_column(Text)
