@@ -238,6 +238,10 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
                 f"{key}_metrics",
                 round(metrics_best_ratio, 2) >= METRICS_TARGET,
             ),
+            Row(
+                f"metrics on / off, requests per server CPU-second, GET {path}",
+                f"{results.median(cpu('generated')) / results.median(cpu('metrics')):.2f}",
+            ),
         ]
         if key == "healthz":
             keyed = inprocess.name("keyed", "/healthz")
