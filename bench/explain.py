@@ -134,4 +134,13 @@ def explain(key: str, section: Section) -> str:
             "project share a file system) is the fast path; a cache on another file system makes "
             "uv copy every file."
         )
+    if key in ("healthz_metrics", "users_metrics"):
+        path = "/healthz" if key == "healthz_metrics" else "GET /api/users"
+        return (
+            f"With METRICS_PORT set the generated app served {f[key + '_ratio']:.2f} of its requests per "
+            f"second without on {path}. Each request takes a histogram observation (a lock and "
+            "writes to a memory-mapped file per bucket touched, in prometheus_client's multiprocess "
+            "mode) and each database checkout and checkin sets two gauges. Fixes: fewer buckets "
+            "(metrics.BUCKETS), or dropping the pool gauges' per-checkout updates for a periodic one."
+        )
     return ""

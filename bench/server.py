@@ -23,7 +23,9 @@ from bench.workspace import REPO_ROOT, SLUG, BenchError, Workspace, project_env
 
 USERS = 5  # users created before GET /api/users is measured
 WORKERS = 2  # Gunicorn workers, fixed so that every server gets the same
-SERVERS = ("generated", "bare", "plain")
+SERVERS = ("generated", "metrics", "bare", "plain")
+# The generated app's metrics on (metrics.py): the target is at most 10% fewer requests per second.
+METRICS_TARGET = 0.90
 PATHS = inprocess.PATHS
 
 BARE_APP = '''"""A bare Flask app answering /healthz and /api/users like the generated one, from memory."""
@@ -63,7 +65,7 @@ def free_port() -> int:
 
 
 def under_load(ws: Workspace, plan: timing.Plan, load: LoadGenerator, env: dict[str, str]) -> Path:
-    """The three servers at once, taking turns under load; pyperf's JSON of the rounds."""
+    """The servers at once, taking turns under load; pyperf's JSON of the rounds."""
     project = ws.app
     ports = {name: free_port() for name in SERVERS}
     gunicorn = str(project / ".venv" / "bin" / "gunicorn")
@@ -71,6 +73,7 @@ def under_load(ws: Workspace, plan: timing.Plan, load: LoadGenerator, env: dict[
     # The Dockerfile's command; --bind keeps each server on the loopback interface.
     commands = {
         "generated": [gunicorn, "--config", "gunicorn.conf.py", *bind["generated"]],
+        "metrics": [gunicorn, "--config", "gunicorn.conf.py", *bind["metrics"]],
         "bare": [gunicorn, "--config", "gunicorn.conf.py", *bind["bare"], "bare_app:app"],
         "plain": [gunicorn, "--workers", str(WORKERS), *bind["plain"], "bare_app:app"],
     }
@@ -83,6 +86,8 @@ def under_load(ws: Workspace, plan: timing.Plan, load: LoadGenerator, env: dict[
                 (project / "bare_users.json").write_bytes(create_users(ports["generated"]))
             log = ws.work / f"gunicorn-{name}.log"
             server_env = dict(env, PORT=str(ports[name]))
+            if name == "metrics":  # the generated app with Prometheus metrics on, served on loopback
+                server_env.update(METRICS_PORT=str(free_port()), METRICS_HOST="127.0.0.1")
             pids[name] = stack.enter_context(serving(args, project, server_env, ports[name], log, WORKERS))
         for name in ("bare", "plain"):
             check_bare(ports[name], project / "bare_users.json")
@@ -196,6 +201,9 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
         # The explanations quote the fastest values: other processes only ever add time.
         f[f"{key}_generated_us"], f[f"{key}_bare_us"] = best["generated"], best["bare"]
         best_ratio = results.best(wall("bare")) / results.best(wall("generated"))
+        metrics_ratio = results.median(wall("generated")) / results.median(wall("metrics"))
+        metrics_best_ratio = results.best(wall("generated")) / results.best(wall("metrics"))
+        f[f"{key}_metrics_ratio"] = metrics_ratio
         section.rows += [
             rps("generated", f"generated app, GET {path}"),
             rps("bare", f"bare app, same gunicorn.conf.py, GET {path}"),
@@ -219,6 +227,21 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
                 f"{best['generated']:.0f} / {best['bare']:.0f} µs",
             ),
             rps("plain", f"bare app, plain `gunicorn -w {WORKERS}` (no access log), GET {path}"),
+            rps("metrics", f"generated app with METRICS_PORT set (Prometheus metrics), GET {path}"),
+            Row(
+                f"metrics on / off (generated app), GET {path}",
+                f"{metrics_ratio:.2f}",
+                f"{metrics_best_ratio:.2f}",
+                "",
+                f"≥ {METRICS_TARGET:.2f}",
+                round(metrics_ratio, 2) >= METRICS_TARGET,
+                f"{key}_metrics",
+                round(metrics_best_ratio, 2) >= METRICS_TARGET,
+            ),
+            Row(
+                f"metrics on / off, requests per server CPU-second, GET {path}",
+                f"{results.median(cpu('generated')) / results.median(cpu('metrics')):.2f}",
+            ),
         ]
         if key == "healthz":
             keyed = inprocess.name("keyed", "/healthz")
@@ -238,7 +261,7 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
     client_cpu = max(f["healthz_client_cpu"], f["users_client_cpu"])
     section.notes += [
         f"Load: {load.description}; per server and path, a 1 s warm-up then "
-        f"{plan.load_rounds} round(s) of {plan.load_seconds:g} s, the three servers running at once "
+        f"{plan.load_rounds} round(s) of {plan.load_seconds:g} s, the servers running at once "
         "and taking turns. Each round's wall time per request is a pyperf value: req/s is 1 / its "
         "median, the best column the best round, ± the relative standard deviation. The load "
         f"generator shares the machine's {os.cpu_count()} CPUs with the servers and used up to "
@@ -248,6 +271,10 @@ def section(results: Results, plan: timing.Plan, load: LoadGenerator) -> Section
         f"{USERS} users created), plus `--bind 127.0.0.1:PORT` to stay on the loopback interface. "
         "The bare app runs under the same command and configuration file (same workers, JSON "
         "access log, timeouts) and returns the same JSON from memory; only the WSGI app differs.",
+        "The metrics server is the generated app with `METRICS_PORT` set (and `METRICS_HOST=127.0.0.1`): "
+        "each request observes a histogram and each pool checkout/checkin sets gauges, in files "
+        "under /dev/shm (prometheus_client's multiprocess mode); nothing scrapes it during the rounds. "
+        "The generated app has nothing configured, so no metrics or tracing code runs at all.",
         "Requests per server CPU-second divide the requests by the CPU time of Gunicorn's master "
         "and workers; the in-process figures time the apps alone through Flask's test client "
         f"(pyperf `bench_func`, {plan.loops} requests a value; "

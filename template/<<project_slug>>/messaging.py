@@ -31,6 +31,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 from sqlalchemy import select
 
+from . import tracing
 from .db import db
 from .models import OutboxMessage
 from .request_id import HEADER as REQUEST_ID_HEADER
@@ -95,7 +96,8 @@ class Publisher:
         """Publish `data` as JSON and wait for the broker's confirm; return the message id."""
         message_id = message_id or uuid.uuid4().hex
         body = json.dumps(data, separators=(",", ":")).encode()
-        properties = message_properties(message_type, message_id, current_request_id())
+        headers = with_request_id(tracing.current_context_headers(), current_request_id())
+        properties = message_properties(message_type, message_id, headers)
         # A reused connection may have been closed by the broker while idle: then try a new one.
         retry_on_new_connection = self._open_channel() is not None
         while True:
@@ -136,8 +138,13 @@ class Publisher:
         return channel
 
 
+def with_request_id(headers: dict[str, str], request_id: str | None) -> dict[str, str]:
+    """A message's headers: its trace context (when tracing is on) and its request's ID."""
+    return {**headers, REQUEST_ID_HEADER: request_id} if request_id else headers
+
+
 def message_properties(
-    message_type: str, message_id: str, request_id: str | None = None
+    message_type: str, message_id: str, headers: dict[str, str] | None = None
 ) -> pika.BasicProperties:
     return pika.BasicProperties(
         content_type="application/json",
@@ -145,7 +152,7 @@ def message_properties(
         message_id=message_id,
         type=message_type,
         timestamp=int(time.time()),
-        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
+        headers=headers or None,
     )
 
 
@@ -157,12 +164,15 @@ def publish(message_type: str, data: Any) -> str:
     """
     message_id = uuid.uuid4().hex
     body = json.dumps(data, separators=(",", ":"))
+    # Headers to publish it with: the trace context of this request, when tracing is on.
+    headers = tracing.current_context_headers()
     db.session.add(
         OutboxMessage(
             message_id=message_id,
             type=message_type,
             body=body,
             request_id=current_request_id(),
+            headers=json.dumps(headers) if headers else None,
         )
     )
     return message_id
@@ -184,9 +194,13 @@ def publish_outbox(channel: BlockingChannel, queue: str) -> int:
     ).all()
     try:
         for message in messages:
-            properties = message_properties(message.type, message.message_id, message.request_id)
-            # mandatory: a message that no queue takes comes back as an error, not dropped.
-            channel.basic_publish("", queue, message.body.encode(), properties, mandatory=True)
+            stored = json.loads(message.headers) if message.headers else {}
+            with tracing.publishing(stored, queue, message.type, message.message_id) as headers:
+                headers = with_request_id(headers, message.request_id)
+                properties = message_properties(message.type, message.message_id, headers)
+                # mandatory: a message that no queue takes comes back as an error, not dropped.
+                body = message.body.encode()
+                channel.basic_publish("", queue, body, properties, mandatory=True)
             db.session.delete(message)
     finally:
         db.session.commit()  # the deletions of the confirmed ones, and the row locks released

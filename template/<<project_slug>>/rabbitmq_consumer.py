@@ -53,6 +53,7 @@ from pika.spec import Basic, BasicProperties
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from . import metrics, tracing
 from .config import ConfigError
 from .db import db
 from .message_handlers import HANDLERS, RetryLater
@@ -89,6 +90,14 @@ class Outcome(enum.Enum):
     RETRY = "retry"  # cannot be handled yet: back to the queue after a pause
 
 
+# The counter (metrics.py) of each outcome.
+OUTCOME_METRICS = {
+    Outcome.ACK: "processed",
+    Outcome.DEAD_LETTER: "dead_lettered",
+    Outcome.RETRY: "retried",
+}
+
+
 class ConsumerError(click.ClickException):
     """The worker cannot go on (e.g. the broker refused it): one line, exit status 1."""
 
@@ -121,6 +130,7 @@ def handle_message(body: bytes, properties: BasicProperties) -> Outcome:
         db.session.commit()
     except (RetryLater, OperationalError) as exc:
         db.session.rollback()
+        metrics.count_message("failed", message_type)
         log.warning("message %s (%s) will be retried: %s", message_id, message_type, exc)
         return Outcome.RETRY
     except IntegrityError:
@@ -128,10 +138,12 @@ def handle_message(body: bytes, properties: BasicProperties) -> Outcome:
         with contextlib.suppress(SQLAlchemyError):
             if already_processed(message_id):  # another worker committed it first
                 return Outcome.ACK
+        metrics.count_message("failed", message_type)
         log.exception("message %s (%s) failed: dead-lettered", message_id, message_type)
         return Outcome.DEAD_LETTER
     except Exception:
         db.session.rollback()
+        metrics.count_message("failed", message_type)
         log.exception("message %s (%s) failed: dead-lettered", message_id, message_type)
         return Outcome.DEAD_LETTER
     log.info("message %s (%s) handled", message_id, message_type)
@@ -245,7 +257,8 @@ class Consumer:
 
         A database outage only delays the outbox; a broker error ends the connection.
         """
-        with self.app.app_context():
+        # Untraced: the poll's SQL twice a second; each message published gets its own span.
+        with self.app.app_context(), tracing.untraced():
             try:
                 published = publish_outbox(channel, self.queue)
             except SQLAlchemyError as exc:
@@ -270,8 +283,15 @@ class Consumer:
     ) -> None:
         if self.stopping:
             return  # not started: left unacked, it returns to the queue when the channel closes
-        with bound(request_id_of(properties)), self.app.app_context():
+        with (
+            bound(request_id_of(properties)),
+            self.app.app_context(),
+            tracing.consuming(
+                properties.headers, self.queue, properties.type or "", properties.message_id or ""
+            ),
+        ):
             outcome = handle_message(body, properties)
+        metrics.count_message(OUTCOME_METRICS[outcome], properties.type)
         if outcome is Outcome.ACK:
             channel.basic_ack(method.delivery_tag)
         elif outcome is Outcome.DEAD_LETTER:
@@ -291,6 +311,12 @@ class Consumer:
 def run_worker(app: Flask) -> None:
     """Consume until SIGTERM or SIGINT; the command that deploy targets run for the worker."""
     consumer = Consumer(app)
+    host, port = app.config["METRICS_HOST"], app.config["METRICS_PORT"]
+    if port is not None:
+        try:
+            metrics.serve_this_process(host, port)
+        except OSError as exc:
+            raise ConsumerError(f"metrics cannot be served on {host}:{port}: {exc}") from exc
     signal.signal(signal.SIGTERM, consumer.stop)
     signal.signal(signal.SIGINT, consumer.stop)
     consumer.run()

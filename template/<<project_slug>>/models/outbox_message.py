@@ -26,3 +26,5 @@ class OutboxMessage(TimestampedModel):
     # The ID of the request that published it (request_id.py): the message carries it in its
     # X-Request-ID header, and the worker's log lines for it show it.
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX_LENGTH))
+    # The message headers to publish it with, as a JSON object (e.g. the request's trace context).
+    headers: Mapped[str | None] = mapped_column(Text)

@@ -23,6 +23,7 @@ def upgrade():
         sa.Column("type", sa.String(length=100), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=True),
+        sa.Column("headers", sa.Text(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
