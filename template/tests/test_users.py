@@ -116,6 +116,13 @@ def test_duplicate_username_is_409(client: FlaskClient) -> None:
     assert usernames(client).count("ada") == 1
 
 
+def test_an_unsupported_method_is_405_naming_the_allowed_ones(client: FlaskClient) -> None:
+    response = client.delete("/api/users")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert response.json["error"]["code"] == 405
+
+
 def test_unknown_user_is_404(client: FlaskClient) -> None:
     response = client.get(f"/api/users/{uuid.uuid4()}")
     assert response.status_code == 404
