@@ -8,14 +8,15 @@ Run it after changing a route, schema or error response in template/:
     python scripts/write_openapi_json.py          # rewrite template/openapi.json.jinja
     python scripts/write_openapi_json.py --check  # exit 1 if it is stale
 
-The document depends on no answer but project_name today; an answer that changes the API
-(a new route, a security scheme) needs its `<% if %>` block in the file, and a render of each
-value here.
+The document depends on project_name and auth: the token answer adds the /api/auth routes, the
+BearerAuth security scheme and its use on writes. Each value is rendered, and the lines only
+auth=token's document has are written inside `<% if auth == "token" %>` blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import shutil
@@ -40,10 +41,10 @@ def uv_binary() -> str:
     return str(beside) if beside.exists() else shutil.which("uv") or "uv"
 
 
-def served_document(work: Path) -> str:
+def served_document(work: Path, auth: str) -> str:
     """`flask spec` of a freshly rendered and installed project."""
-    project = render(work / "project", {"database": "sqlite", "use_rabbitmq": False})
-    venv = work / "venv"
+    project = render(work / f"project-{auth}", {"database": "sqlite", "use_rabbitmq": False, "auth": auth})
+    venv = work / f"venv-{auth}"
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(venv)}
     env.pop("VIRTUAL_ENV", None)
     subprocess.run(
@@ -52,7 +53,7 @@ def served_document(work: Path) -> str:
         env=env,
         check=True,
     )
-    output = work / "openapi.json"
+    output = work / f"openapi-{auth}.json"
     subprocess.run(
         [str(venv / "bin" / "flask"), "spec", "--quiet", "--output", str(output)],
         cwd=project,
@@ -69,12 +70,29 @@ def as_template(document: str) -> str:
     return document.replace(line, f'"title": {TITLE_EXPRESSION}')
 
 
+def with_token_blocks(plain: str, token: str) -> str:
+    """One template of both documents: lines only the token one has go in `<% if %>` blocks."""
+    ours, theirs = plain.splitlines(keepends=True), token.splitlines(keepends=True)
+    lines: list[str] = []
+    matcher = difflib.SequenceMatcher(a=ours, b=theirs, autojunk=False)
+    for operation, start, end, token_start, token_end in matcher.get_opcodes():
+        if operation == "equal":
+            lines += ours[start:end]
+        elif operation == "insert":
+            lines += ['<% if auth == "token" %>\n', *theirs[token_start:token_end], "<% endif %>\n"]
+        else:  # the token document removes or changes a line: both versions, chosen by the answer
+            lines += ['<% if auth == "token" %>\n', *theirs[token_start:token_end], "<% else %>\n"]
+            lines += [*ours[start:end], "<% endif %>\n"]
+    return "".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="flaskgen-openapi-") as work:
-        template = as_template(served_document(Path(work)))
+        documents = {auth: as_template(served_document(Path(work), auth)) for auth in ("none", "token")}
+        template = with_token_blocks(documents["none"], documents["token"])
     relative = TARGET.relative_to(REPO_ROOT)
     if options.check:
         if TARGET.read_text(encoding="utf-8") != template:
