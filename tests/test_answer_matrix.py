@@ -44,6 +44,7 @@ PRE_COMMIT_HOOKS = [
     "ruff check",
     "ruff format",
     "mypy (strict, the app package)",
+    "openapi.json matches the app",
     "uv.lock is current",
     "requirements/ matches uv.lock",
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from support import ProjectVenv, Render, free_port, require_server, serving
 from test_databases import DatabaseProject
@@ -207,3 +208,33 @@ def test_production_refuses_weak_auth_settings_in_one_line(
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and message in errors[0], result.stderr
+
+
+def test_ci_test_job_passes_with_redis(db_token_project: DatabaseProject) -> None:
+    """The GitHub test job as CI runs it: the suite, the migrations, Schemathesis against the app
+    under Gunicorn with production settings; the machine's servers and Redis stand in for the
+    job's service containers."""
+    workflow = yaml.safe_load((db_token_project.project / ".github/workflows/ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+    assert job["services"]["redis"]["image"].startswith("redis:")
+    assert job["env"]["TEST_RATELIMIT_STORAGE_URI"] == "redis://localhost:6379/0"
+    database_url = db_token_project.new_database_url()
+    placeholders = {
+        "${{ env.TEST_DATABASE_URL }}": database_url,
+        "${{ env.TEST_RATELIMIT_STORAGE_URI }}": REDIS_URL,
+    }
+    ran = []
+    for step in job["steps"]:
+        command = step.get("run")
+        if command is None or command == "uv sync":
+            continue  # actions and the install: the venv already holds the locked packages
+        env = {**job.get("env", {}), **step.get("env", {})}
+        for placeholder, value in placeholders.items():
+            env = {key: str(setting).replace(placeholder, value) for key, setting in env.items()}
+        env.update(TEST_DATABASE_URL=database_url, TEST_RATELIMIT_STORAGE_URI=REDIS_URL)
+        if "PORT" in env:  # a step that serves the app: on a port free on this shared machine
+            env["PORT"] = str(free_port())
+        project = db_token_project.project
+        db_token_project.venv.run(["bash", "-e", "-c", command], cwd=project, timeout=900, **env)
+        ran.append(step.get("name", command))
+    assert any("schemathesis" in name for name in ran), ran

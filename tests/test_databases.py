@@ -205,6 +205,8 @@ def test_ci_test_job_commands_pass_against_the_database(db_project: DatabaseProj
         env["TEST_DATABASE_URL"] = database_url
         if env.get("DATABASE_URL", "").startswith("${{"):
             env["DATABASE_URL"] = database_url
+        if "PORT" in env:  # a step that serves the app: on a port free on this shared machine
+            env["PORT"] = str(free_port())
         result = db_project.venv.run(["bash", "-e", "-c", command], cwd=db_project.project, **env)
         if "pytest" in command:
             suite_ran = True

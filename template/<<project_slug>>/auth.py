@@ -72,6 +72,13 @@ TOO_MANY_ATTEMPTS = "too many login attempts: wait for the seconds in Retry-Afte
 # A JWT of this app is a few hundred characters; the bound keeps absurd bodies out.
 MAX_TOKEN_LENGTH = 4096
 NO_STORE = {"Cache-Control": "no-store"}  # token responses are never cached (RFC 6749, 5.1)
+# The errors any body can meet, as users.py documents them (which imports this module).
+BODY_ERRORS = {
+    400: "The body is not valid JSON",
+    413: "The body is larger than MAX_CONTENT_LENGTH",
+    415: "The body is not JSON (Content-Type: application/json)",
+    503: "The database is unavailable: retry after Retry-After seconds",
+}
 
 
 class Credentials(Schema):
@@ -160,7 +167,7 @@ def _login_rate_limit() -> str:
     responses={
         401: "The username or password is wrong",
         429: "Too many login attempts: retry after Retry-After seconds",
-        503: "The database is unavailable: retry after Retry-After seconds",
+        **BODY_ERRORS,
     },
 )
 def create_token(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -182,7 +189,7 @@ def create_token(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[s
     summary="Exchange a refresh token for a new pair (the one given is refused from then on)",
     responses={
         401: "The refresh token is invalid, expired, revoked or used already",
-        503: "The database is unavailable: retry after Retry-After seconds",
+        **BODY_ERRORS,
     },
 )
 def refresh(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -196,7 +203,7 @@ def refresh(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, s
     summary="Log out: the session's access and refresh tokens are refused from then on",
     responses={
         401: "The refresh token is invalid or expired",
-        503: "The database is unavailable: retry after Retry-After seconds",
+        **BODY_ERRORS,
     },
 )
 def logout(json_data: dict[str, str]) -> tuple[str, int]:

@@ -56,8 +56,10 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error, database_unavailable)
 
 
-def http_error(error: HTTPException) -> tuple[dict[str, object], int]:
+def http_error(error: HTTPException) -> tuple[dict[str, object], int, list[tuple[str, str]]]:
     code = error.code or 500
+    # The error's own headers (Allow on a 405, WWW-Authenticate on a 401), not its HTML type.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     message = error.description
     if isinstance(error, InternalServerError):
         # Unhandled exceptions are logged by Flask; never echo their details to clients.
@@ -65,7 +67,7 @@ def http_error(error: HTTPException) -> tuple[dict[str, object], int]:
     elif isinstance(error, RequestEntityTooLarge):
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         message = f"the request body is larger than this server accepts ({limit} bytes)"
-    return {"error": {"code": code, "name": error.name, "message": message}}, code
+    return {"error": {"code": code, "name": error.name, "message": message}}, code, headers
 
 
 def database_unavailable(error: Exception) -> tuple[dict[str, object], int, dict[str, str]]:
