@@ -42,12 +42,17 @@ def dockerfile_instruction(project: Path, keyword: str) -> list[str]:
 
 
 def dockerfile_cmd_and_env(project: Path) -> tuple[list[str], dict[str, str]]:
+    """The image's command and the environment its runtime stage (the last) sets, without PATH
+    and without values that only a build argument gives."""
     (cmd,) = dockerfile_instruction(project, "CMD")
+    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
     env = {}
-    for instruction in dockerfile_instruction(project, "ENV")[-1:]:  # the runtime stage's
-        for pair in shlex.split(instruction):
-            key, _, value = pair.partition("=")
-            env[key] = value
+    for line in text[text.rindex("\nFROM ") :].splitlines():
+        if line.startswith("ENV "):
+            for pair in shlex.split(line.split(None, 1)[1]):
+                key, _, value = pair.partition("=")
+                if not value.startswith("$"):  # e.g. APP_RELEASE=$APP_RELEASE: set at build time
+                    env[key] = value
     env.pop("PATH", None)
     return json.loads(cmd), env
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,7 +45,8 @@ def well_formed(value: object) -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits, like a UUID's hex without its cost (a few µs)."""
+    return secrets.token_hex(16)
 
 
 @contextmanager
