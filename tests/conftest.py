@@ -336,6 +336,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if getattr(report, "when", "call") in ("call", "setup") and MATRIX_TEST in report.nodeid
     }
     if verdicts:
-        terminalreporter.section(f"answer matrix: {len(verdicts)} combinations")
+        # What the matrix costs: from its first combination's start to its last one's end (the
+        # workers run other tests meanwhile), and the time its tests took, added up.
+        reports = [
+            report
+            for reports in terminalreporter.stats.values()
+            for report in reports
+            if isinstance(report, pytest.TestReport) and MATRIX_TEST in report.nodeid
+        ]
+        wall = max(r.stop for r in reports) - min(r.start for r in reports)
+        added = sum(r.duration for r in reports)
+        terminalreporter.section(
+            f"answer matrix: {len(verdicts)} combinations, {wall:.0f} s wall, {added:.0f} s of test time"
+        )
         for combination, outcome in verdicts.items():
             terminalreporter.line(f"{outcome:8} {combination}")
