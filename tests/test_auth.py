@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,12 +82,35 @@ def db_token_project(
     yield from token_project(request.param, render, tmp_path_factory, venv_for)
 
 
+REDIS_DATABASES = {"sqlite": 1, "postgresql": 2, "mysql": 3}  # 0 is the generated suites'
+
+
+def own_redis_database(database: str) -> str:
+    """The URL of a Redis database kept for `database`'s tests, emptied first (FLUSHDB)."""
+    number = str(REDIS_DATABASES[database])
+    commands = [("SELECT", number), ("FLUSHDB",)]
+    request = b"".join(
+        f"*{len(c)}\r\n".encode() + b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in c) for c in commands
+    )
+    with socket.create_connection(("127.0.0.1", 6379), timeout=10) as connection:
+        connection.sendall(request)
+        replies = b""
+        while replies.count(b"\r\n") < len(commands):
+            chunk = connection.recv(1024)
+            if not chunk:
+                break
+            replies += chunk
+    assert replies == b"+OK\r\n" * len(commands), replies
+    return f"redis://127.0.0.1:6379/{number}"
+
+
 def production_env(project: DatabaseProject, database_url: str, **extra: str) -> dict[str, str]:
     return {
         **project.production_env(database_url),
         "JWT_SECRET_KEY": secrets.token_hex(32),
-        "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_KEY_PREFIX": f"flaskgen-test-{uuid.uuid4().hex}",
+        # A Redis database of this test's own: the three databases' runs count logins at once,
+        # all from 127.0.0.1 for the same user names.
+        "RATELIMIT_STORAGE_URI": own_redis_database(project.database),
         "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",  # read only with use_rabbitmq
         **extra,
     }
