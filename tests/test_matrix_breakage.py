@@ -58,13 +58,14 @@ BREAKAGES = [
         only_for("python_version", "3.12", 'broken: int = "a str"'),
         "pre-commit",
     ),
-    # A statement every command of the app runs: the first to run is the release's migration.
+    # A statement every import of the app runs: the first step to import it is pre-commit's
+    # "openapi.json matches the app" hook.
     Breakage(
         "database",
         "mysql",
         "<<project_slug>>/__init__.py.jinja",
         only_for("database", "mysql", 'raise RuntimeError("broken for MySQL")'),
-        "migrate",
+        "pre-commit",
     ),
     # The worker's own tests. (Not tests/worker_with_test_handlers.py: only the broker's outage
     # suite uses it, which tests/test_rabbitmq.py runs and the matrix leaves out.)
