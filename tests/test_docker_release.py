@@ -120,6 +120,9 @@ def test_three_releases_and_a_rollback_fail_no_request(
             assert len(docker("ps", "--all", "--quiet", "--filter", f"label=app={app}").stdout.split()) == 1
             time.sleep(1)
         print(f"release wall times: {walls}, load: {counts['ok']} ok, {counts['failed']} failed")
+        # When a request failed: which phase it fell in (the assertion's repr is cut short).
+        print("failed requests (time, error):", *counts["errors"], sep="\n  ")
+        print("phases:", *(f"{when:.2f} {what}" for when, what in phases), sep="\n  ")
         assert counts["ok"] > 100
         assert counts["failed"] == 0, (counts, phases)
         assert max(walls.values()) < 3 * RELEASE_TARGET_SECONDS, walls
