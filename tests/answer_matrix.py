@@ -19,6 +19,13 @@ COPIER_YML = Path(__file__).resolve().parent.parent / "copier.yml"
 
 # Questions every combination answers the same way: they are text, not choices.
 FIXED = {"project_name": "Matrix App", "project_slug": "matrix_app"}
+# Questions whose answers choose deployment files only (and README lines): combinations that
+# differ in nothing else make the same app, whose steps (install, lint, type-check, migrate,
+# test) tests/test_answer_matrix.py runs once for them all. The matrix is built to reuse few
+# apps. (`ci` is not one: with template_updates it adds ci/template_update.py.) A question not
+# listed counts as the app's: that only makes more apps, never fewer, since what is shared is
+# decided by the rendered files (test_answer_matrix.app_fingerprint).
+DEPLOYMENT_QUESTIONS = frozenset({"deploy_target", "container_registry"})
 
 
 @cache
@@ -111,18 +118,39 @@ def _accepted() -> tuple[tuple[tuple[str, Any], ...], ...]:
     return tuple(c for c in _product() if not refusal(dict(c)))
 
 
-@cache
-def _matrix() -> tuple[tuple[tuple[str, Any], ...], ...]:
-    """A greedy pairwise cover of the accepted, consistent combinations."""
-    candidates = [dict(c) for c in _accepted() if consistent(dict(c))]
-    uncovered = set().union(*(_pairs(c) for c in candidates))
+def app_answers(combination: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The answers of a combination that shape its app (all but DEPLOYMENT_QUESTIONS')."""
+    return tuple((name, value) for name, value in combination.items() if name not in DEPLOYMENT_QUESTIONS)
+
+
+def _greedy_cover(
+    candidates: list[dict[str, Any]], uncovered: set, preferred: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Candidates covering every pair of `uncovered`, each the one covering most of those left
+    (ties go to the earliest: defaults first), taken from `preferred` while one of them helps."""
     chosen: list[dict[str, Any]] = []
     while uncovered:
-        # The candidate covering most uncovered pairs; ties go to the earliest (defaults first).
-        best = max(candidates, key=lambda c: len(uncovered & _pairs(c)))
+        for pool in (preferred or [], candidates):
+            best = max(pool, key=lambda c: len(uncovered & _pairs(c)), default=None)
+            if best is not None and uncovered & _pairs(best):
+                break
         chosen.append(best)
-        uncovered -= _pairs(best)
-    return tuple(tuple(c.items()) for c in chosen)
+        uncovered = uncovered - _pairs(best)
+    return chosen
+
+
+@cache
+def _matrix() -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """A pairwise cover of the accepted, consistent combinations that reuses few apps: first a
+    pairwise cover of the app's answers alone, then combinations of those apps (others only
+    where none of them can give a pair) covering every pair of the whole answers."""
+    candidates = [dict(c) for c in _accepted() if consistent(dict(c))]
+    apps = list(dict.fromkeys(app_answers(c) for c in candidates))
+    app_pairs = set().union(*(_pairs(dict(a)) for a in apps))
+    chosen_apps = {app_answers(c) for c in _greedy_cover([dict(a) for a in apps], app_pairs) if c}
+    preferred = [c for c in candidates if app_answers(c) in chosen_apps]
+    uncovered = set().union(*(_pairs(c) for c in candidates))
+    return tuple(tuple(c.items()) for c in _greedy_cover(candidates, uncovered, preferred))
 
 
 def combinations() -> list[dict[str, Any]]:

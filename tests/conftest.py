@@ -111,6 +111,14 @@ def mypy_cache(shared_tmp: Path) -> MypyCache:
 
 
 @pytest.fixture(scope="session")
+def app_verdicts(shared_tmp: Path) -> Any:
+    """The answer matrix's record of which combination ran each app's steps, for the run."""
+    from test_answer_matrix import AppVerdicts  # the matrix's own helper; imported on use
+
+    return AppVerdicts(shared_tmp / "matrix-apps")
+
+
+@pytest.fixture(scope="session")
 def render(copie_session: Copie) -> Render:
     """Renders the template with pytest-copie (its --template option: this checkout, uncommitted
     changes included), then moves the project to `dest`; a refused answer raises."""
@@ -344,10 +352,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             for report in reports
             if isinstance(report, pytest.TestReport) and MATRIX_TEST in report.nodeid
         ]
+        # Whose run of the app's steps each combination took (test_answer_matrix.APP_OF).
+        apps_taken = {
+            report.nodeid.partition(MATRIX_TEST)[2].rpartition("]")[0]: value
+            for report in reports
+            for name, value in report.user_properties
+            if name == "app_of" and value
+        }
         wall = max(r.stop for r in reports) - min(r.start for r in reports)
         added = sum(r.duration for r in reports)
         terminalreporter.section(
             f"answer matrix: {len(verdicts)} combinations, {wall:.0f} s wall, {added:.0f} s of test time"
         )
         for combination, outcome in verdicts.items():
-            terminalreporter.line(f"{outcome:8} {combination}")
+            app_of = apps_taken.get(combination)
+            shared = f"  (the app of {app_of})" if app_of else ""
+            terminalreporter.line(f"{outcome:8} {combination}{shared}")

@@ -151,6 +151,7 @@ def test_the_matrix_names_the_combination_and_the_step_of_a_broken_line(
     copie_session: Any,
     venv_for: VenvFor,
     mypy_cache: MypyCache,
+    app_verdicts: Any,
     tmp_path: Path,
 ) -> None:
     for server in ("postgresql", "mysql", "rabbitmq"):
@@ -168,7 +169,9 @@ def test_the_matrix_names_the_combination_and_the_step_of_a_broken_line(
     (tmp_path / "work").mkdir()
 
     with pytest.raises(pytest.fail.Exception) as failure:
-        check_combination(answers, copie_session, venv_for, mypy_cache, tmp_path / "work", template=copy)
+        check_combination(
+            answers, copie_session, venv_for, mypy_cache, app_verdicts, tmp_path / "work", template=copy
+        )
 
     message = str(failure.value)
     expected = f"combination {answer_matrix.combination_id(answers)}: step '{breakage.step}' failed"
