@@ -1,5 +1,6 @@
 """Gunicorn as gunicorn.conf.py runs it: clients that trickle their requests do not stall
-/healthz (each holds a thread of a gthread worker, not the worker)."""
+/healthz (each holds a thread of a gthread worker, not the worker), and a stop that comes as
+the workers start stops them."""
 
 from __future__ import annotations
 
@@ -93,3 +94,49 @@ def test_healthz_stays_fast_while_clients_trickle_their_bodies(server: str) -> N
     finally:
         stop.set()
     assert max(latencies) < 1.0, f"/healthz took {max(latencies):.2f}s under slow clients"
+
+
+# gunicorn.conf.py, stopped as it starts its workers (a release found unhealthy as it starts):
+# the master gets SIGTERM just before it forks them, and they are slow to set their handlers.
+STOPPED_WHILE_STARTING = """
+import os, runpy, signal, time
+
+globals().update(runpy.run_path("gunicorn.conf.py"))
+_when_ready, _post_fork = when_ready, post_fork
+
+
+def when_ready(server):
+    _when_ready(server)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def post_fork(server, worker):
+    _post_fork(server, worker)
+    time.sleep(1)
+"""
+
+
+def test_workers_started_as_the_master_stops_stop_too(tmp_path: Path) -> None:
+    """The master passes the stop on to workers that have no handlers of their own yet: each
+    gets it once they are set (gunicorn.conf.py's pre_fork) and stops gracefully, instead of
+    serving on until the master kills it at the graceful timeout with its requests in hand."""
+    config = tmp_path / "stopped_while_starting.conf.py"
+    config.write_text(STOPPED_WHILE_STARTING)
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "PORT": str(free_port()),
+        "WEB_CONCURRENCY": str(WORKERS),
+        "GUNICORN_GRACEFUL_TIMEOUT": "30",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(config)]
+    started = time.monotonic()
+    stopped = subprocess.run(  # noqa: S603 (Gunicorn, with the project's config)
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=90
+    )
+    seconds = time.monotonic() - started
+    output = stopped.stdout + stopped.stderr
+    assert seconds < 20, f"stopped after {seconds:.1f}s: a worker missed the stop\n{output}"
+    assert output.count("Worker exiting") == WORKERS, output

@@ -21,7 +21,7 @@ if verb == "run":
     i = 0
     while rest[i].startswith("-"):
         option = rest[i]
-        if option in ("--rm", "--detach"):
+        if option in ("--rm", "--detach", "--init"):
             detach = detach or option == "--detach"
             i += 1
             continue
