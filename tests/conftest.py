@@ -35,17 +35,17 @@ from support import (
 
 # --- running in parallel (pytest-xdist, `-n 3 --dist loadgroup` in pyproject.toml) ------------
 
-# A test without an xdist_group mark runs in the same worker as the rest of its module, so a
-# module-scoped fixture is made once per run, as without xdist. A module whose tests are long
-# and independent spreads them over the workers with a group per test or per parameter
-# (`pytest.mark.xdist_group("...")`, as tests/test_answer_matrix.py does).
+# Tests are shared out one by one, except those marked `pytest.mark.xdist_group("...")`: a
+# group runs on one worker, one test after the other (the answer matrix's combinations of one
+# app, each database of tests/test_databases.py, each Python's image), so that what its tests
+# share is made once. Module fixtures are made once per worker that runs the module's tests.
 XDIST_GROUP = "xdist_group"
 # The groups the workers take first, longest first: the scheduler hands out groups in
 # collection order, and a long group taken last would leave the other workers idle.
 FIRST_MARKS = ("docker", "slow", "postgres", "mysql", "rabbitmq")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which names each test's group
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput"):
         return  # the controller, or a run without xdist: nothing is distributed
@@ -53,8 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         marker = item.get_closest_marker(XDIST_GROUP)
         if marker is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
-            name = item.path.name
+            name = item.nodeid
         else:
             name = str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
         groups.setdefault(name, []).append(item)
