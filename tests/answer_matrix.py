@@ -147,7 +147,7 @@ def _matrix() -> tuple[tuple[tuple[str, Any], ...], ...]:
     candidates = [dict(c) for c in _accepted() if consistent(dict(c))]
     apps = list(dict.fromkeys(app_answers(c) for c in candidates))
     app_pairs = set().union(*(_pairs(dict(a)) for a in apps))
-    chosen_apps = {app_answers(c) for c in _greedy_cover([dict(a) for a in apps], app_pairs) if c}
+    chosen_apps = {app_answers(c) for c in _greedy_cover([dict(a) for a in apps], app_pairs)}
     preferred = [c for c in candidates if app_answers(c) in chosen_apps]
     uncovered = set().union(*(_pairs(c) for c in candidates))
     return tuple(tuple(c.items()) for c in _greedy_cover(candidates, uncovered, preferred))
