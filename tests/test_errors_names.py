@@ -193,8 +193,10 @@ def render_or_refuse(flaskgen, tmp_path: Path, answer: str) -> tuple[Path, objec
     return folder / "project", result
 
 
+# Each example renders a project and imports it (about 3 s of a core under CI's load): the
+# explicit examples pin the known edge cases, the drawn ones vary from run to run.
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     # tmp_path is shared by the examples: each renders into a new folder inside it.
     suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -203,7 +205,7 @@ NAMES = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x
 
 
 @pytest.mark.slow
-@settings(PROPERTY, max_examples=30)  # nearly every name renders and imports: ~0.8 s each
+@settings(PROPERTY, max_examples=20)  # nearly every name renders and imports
 @given(name=NAMES)
 @example(name="日本語 アプリ")
 @example(name="123")
