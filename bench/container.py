@@ -40,7 +40,8 @@ START = {"healthz": "start to /healthz 200", "healthy": "start to healthy", "sto
 RELEASE = "docker-ssh release"
 MIB = 2**20
 SIZE_TARGET_MIB = 50
-# The installed size of each distribution of the venv: its files plus their bytecode.
+# The installed size of each distribution of the venv: its files plus their bytecode, cached
+# beside a source or, where the Dockerfile removed the source, in its place (x.pyc for x.py).
 PACKAGE_SIZES = """
 import importlib.metadata as md, importlib.util, json, os
 sizes = {}
@@ -48,6 +49,8 @@ for dist in md.distributions():
     seen, total = set(), 0
     for file in dist.files or ():
         path = os.path.realpath(file.locate())
+        if path.endswith(".py") and not os.path.isfile(path):
+            path += "c"
         if path in seen or not os.path.isfile(path):
             continue
         seen.add(path)

@@ -84,11 +84,11 @@ def explain(key: str, section: Section) -> str:
     if key == "image size":
         return (
             f"The image adds {f['size']:.1f} MiB to its base. The Dockerfile already leaves out "
-            "pip, uv and caches, compiles bytecode once (level 0 only) and strips the debug "
-            "information of compiled extensions; the packages above are what is left. The levers, "
-            "largest first: dependencies (each package's size is in the table), psycopg's C build "
-            "against Debian's libpq5 instead of psycopg-binary's bundled libraries (about 6 MiB "
-            "less), and, at the cost of source lines in tracebacks, bytecode without the .py files."
+            "pip, uv and caches, keeps the dependencies as bytecode alone (no sources, no column "
+            "tables), strips the debug information of compiled extensions and, with PostgreSQL, "
+            "builds psycopg's C extension over Debian's libpq5; the packages above are what is "
+            "left. The levers still open: fewer dependencies (each package's size is in the "
+            "table), and bytecode only for the modules the app imports."
         )
     if key == "start":
         return (

@@ -40,7 +40,7 @@ CA_BUNDLE = Path(
     os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
 )
 # Bump to rebuild the cached stand-ins; the label records it.
-STANDIN_RECIPE = "5"
+STANDIN_RECIPE = "6"
 STANDIN_LABEL = "org.flaskgen.standin"
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 # What the official slim images carry besides Debian's minimal base: the shared libraries their
@@ -180,7 +180,8 @@ def _pyenv_python(version: str) -> Path | None:
 
 def _interpreter_context(build: Path, version: str, base: str, recipe: str) -> bytes:
     """A build context (tar) that installs a pyenv interpreter under /usr/local, as the official
-    images do (Debian-built CPython in /usr/local with pip), without its tests and extra packages."""
+    images do (Debian-built CPython in /usr/local with pip and its C headers, which a package's
+    C extension builds against), without its tests and extra packages."""
     stdlib = f"lib/python{version}/"
     skipped = (f"{stdlib}test/", f"{stdlib}idlelib/", f"{stdlib}tkinter/", f"{stdlib}turtledemo/")
     buffer = io.BytesIO()
@@ -190,7 +191,7 @@ def _interpreter_context(build: Path, version: str, base: str, recipe: str) -> b
             relative = path.relative_to(build).as_posix()
             if (
                 relative.startswith(skipped)
-                or relative.startswith(("share/", "include/", "lib/pkgconfig/"))
+                or relative.startswith(("share/", "lib/pkgconfig/"))
                 or "/config-" in relative
             ):
                 continue
@@ -262,8 +263,8 @@ def python_image(version: str) -> str:
     - a version this machine has a pyenv build of (3.10 to 3.13, built on Debian 12) is that
       build copied into /usr/local of a minimal Debian 12 (debootstrap) with the official image's
       runtime libraries;
-    - 3.14 is Debian unstable's python3.14 (with venv), linked as python and python3 in
-      /usr/local/bin.
+    - 3.14 is Debian unstable's python3.14 (with venv and its C headers), linked as python and
+      python3 in /usr/local/bin.
     Both trust this machine's CA bundle (package traffic passes a proxy that signs with it).
     The label org.flaskgen.standin records the recipe: a current stand-in is never rebuilt.
     """
@@ -280,7 +281,9 @@ def python_image(version: str) -> str:
 
 def _build_python_image(version: str, image: str, recipe: str) -> None:
     if version in DEBIAN_PYTHONS:
-        packages = [f"python{version}", f"python{version}-venv", "ca-certificates", "netbase", "tzdata"]
+        # -dev: the C headers, which the official images carry too.
+        packages = [f"python{version}", f"python{version}-venv", f"python{version}-dev"]
+        packages += ["ca-certificates", "netbase", "tzdata"]
         links = {"python": f"/usr/bin/python{version}", "python3": f"/usr/bin/python{version}"}
         debian = f"flaskgen-standin/debian-python:{version}"
         if not _current(debian, recipe):
