@@ -155,10 +155,10 @@ def test_production_worker_refuses_without_rabbitmq_url_in_one_line(
     assert len(errors) == 1 and "RABBITMQ_URL is not set" in errors[0], result.stderr
 
 
-# The generated tests that depend on neither the database answer nor the server: the broker's
-# outages (a proxy between the worker and RabbitMQ) and Gunicorn's slow clients. The SQLite
-# project's suite runs them; the database servers' suites leave them out.
-DATABASE_INDEPENDENT = ["--ignore=tests/test_rabbitmq_broker.py", "--ignore=tests/test_slow_clients.py"]
+# On a database server, the generated files that the answer matrix does not run there with the
+# broker: the worker's store (the matrix runs it too) beside the database's outages, which it
+# leaves out. The SQLite project's run has the whole suite, the broker's outages included.
+ON_A_SERVER = ["tests/test_rabbitmq_worker.py", "tests/test_database_outages.py"]
 
 
 def run_generated_suite(project: Path, venv: ProjectVenv, *args: str, broker_tests: int, **env: str) -> None:
@@ -186,7 +186,7 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
 @pytest.mark.parametrize(
     "database",
     [
-        # Minutes each (the broker's outage tests): a worker of their own (conftest.py).
+        # A group each, so that xdist's workers share them out (conftest.py).
         pytest.param(
             "postgresql", marks=[pytest.mark.postgres, pytest.mark.xdist_group("rabbitmq-postgresql")]
         ),
@@ -196,8 +196,7 @@ def test_generated_suite_passes_against_the_real_broker(project: Path, venv: Pro
 def test_generated_suite_passes_on_a_database_server_with_the_broker(
     render: Render, tmp_path: Path, venv_for: VenvFor, database: str
 ) -> None:
-    """The generated tests that the server can change, at once: the database's outages and the
-    worker's store with the broker in the same run."""
+    """The worker's store and the database's outages on the server, the broker in the same run."""
     require_server("rabbitmq")
     require_server(database)
     project = render(tmp_path / SLUG, database=database, use_rabbitmq=True)
@@ -207,7 +206,7 @@ def test_generated_suite_passes_on_a_database_server_with_the_broker(
     venv.run(["python", "-c", ADMIN_SCRIPT, admin, f"CREATE DATABASE {name}"], cwd=tmp_path)
     try:
         run_generated_suite(
-            project, venv, *DATABASE_INDEPENDENT, broker_tests=0, TEST_DATABASE_URL=url.format(name=name)
+            project, venv, *ON_A_SERVER, broker_tests=0, TEST_DATABASE_URL=url.format(name=name)
         )
     finally:
         venv.run(["python", "-c", ADMIN_SCRIPT, admin, f"DROP DATABASE IF EXISTS {name}"], cwd=tmp_path)
