@@ -536,6 +536,13 @@ def push(image: str, repository: str) -> str:
     return f"{repository.rsplit(':', 1)[0]}@{digest}"
 
 
+def remove_containers(app: str) -> None:
+    """Remove every container, running or not, that a release of `app` started."""
+    containers = docker("ps", "--all", "--quiet", "--filter", f"label=app={app}").stdout.split()
+    if containers:
+        docker("rm", "--force", *containers, check=False)
+
+
 def serving(app: str) -> list[str]:
     """The image references (name@digest) the running web containers of `app` were started from."""
     ids = docker("ps", "--quiet", "--filter", f"label=app={app}", "--filter", "label=role=web").stdout.split()

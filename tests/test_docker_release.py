@@ -7,13 +7,23 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from containers import DOCKER, build, build_variant, docker, load, push, python_image, server_app_dir, serving
+from containers import (
+    DOCKER,
+    build,
+    build_variant,
+    docker,
+    load,
+    push,
+    python_image,
+    remove_containers,
+    server_app_dir,
+    serving,
+)
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -42,8 +52,11 @@ def test_three_releases_and_a_rollback_fail_no_request(
     migrate_req = Path("/proc/sys/net/ipv4/tcp_migrate_req")
     if not migrate_req.exists() or migrate_req.read_text().strip() != "1":
         skip_unless_required("net.ipv4.tcp_migrate_req is not 1 on this host (.ci/run sets it)")
-    slug = f"shop{uuid.uuid4().hex[:6]}"
+    # A fixed name, so that the engine's layers of its dependencies serve the next run: the
+    # built image's tag stays (the next build replaces it). A crashed run's containers go first.
+    slug = "shoprelease"
     app = slug
+    remove_containers(app)
     project = render(
         tmp_path / slug, python_version=PYTHON, database="postgresql", deploy_target="docker-ssh"
     )
@@ -127,8 +140,6 @@ def test_three_releases_and_a_rollback_fail_no_request(
         assert counts["failed"] == 0, (counts, phases)
         assert max(walls.values()) < 3 * RELEASE_TARGET_SECONDS, walls
     finally:
-        containers = docker("ps", "--all", "--quiet", "--filter", f"label=app={app}").stdout.split()
-        if containers:
-            docker("rm", "--force", *containers, check=False)
-        for image in (local, *(f"{local}-{name}" for name in variants), *pushed.values()):
+        remove_containers(app)
+        for image in (*(f"{local}-{name}" for name in variants), *pushed.values()):
             docker("rmi", "--force", image, check=False)

@@ -10,7 +10,6 @@ import secrets
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from containers import build, build_variant, docker, push, python_image, server_app_dir, serving, wait_for
+from containers import (
+    build,
+    build_variant,
+    docker,
+    push,
+    python_image,
+    remove_containers,
+    server_app_dir,
+    serving,
+    wait_for,
+)
 from support import REPO_ROOT, Render, free_port, http_get, skip_unless_required
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.postgres]
@@ -91,7 +100,10 @@ def ssh_on_port(tmp_path: Path, port: int) -> Path:
 def test_ssh_deploy_releases_through_a_real_sshd(
     sshd: Server, registry: str, fresh_database, render: Render, tmp_path: Path
 ) -> None:
-    slug = f"shop{uuid.uuid4().hex[:6]}"
+    # A fixed name, so that the engine's layers of its dependencies serve the next run: the
+    # built image's tag stays (the next build replaces it). A crashed run's containers go first.
+    slug = "shopssh"
+    remove_containers(slug)
     answers = {"python_version": PYTHON, "database": "postgresql", "deploy_target": "docker-ssh"}
     project = render(tmp_path / slug, **answers)
     local = f"flaskgen-test/{slug}:built"
@@ -147,8 +159,6 @@ def test_ssh_deploy_releases_through_a_real_sshd(
         config = sshd.home / "docker" / "config.json"
         assert not config.exists() or registry not in config.read_text()
     finally:
-        containers = docker("ps", "--all", "--quiet", "--filter", f"label=app={slug}").stdout.split()
-        if containers:
-            docker("rm", "--force", *containers, check=False)
-        for image in (local, f"{local}-r1", f"{local}-r2", *pushed):
+        remove_containers(slug)
+        for image in (f"{local}-r1", f"{local}-r2", *pushed):
             docker("rmi", "--force", image, check=False)
